@@ -1,0 +1,33 @@
+"""Small, readable helpers for the named-pipes tutorial.
+
+Importing this package has no side effects: it opens nothing, starts nothing
+and does not import ipywidgets.  Every helper says in its docstring what can
+block and what it raises.
+
+- :func:`make_fifo`, :func:`temp_fifo`, :class:`Workspace`: create FIFOs safely.
+- :func:`open_fifo`, :func:`read_all`: open and read with an optional timeout.
+- :func:`launch_writer`, :func:`launch_reader`, :func:`run_script`: the other
+  end of the FIFO, in a separate process.
+- :class:`NotAFifoError`, :class:`FifoTimeoutError`, :class:`PeerError`.
+"""
+
+from .errors import FifoTimeoutError, NotAFifoError, PeerError
+from .fifo import Workspace, make_fifo, open_fifo, path_kind, read_all, temp_fifo
+from .procs import ChildProcess, FifoPeer, launch_reader, launch_writer, run_script
+
+__all__ = [
+    "ChildProcess",
+    "FifoPeer",
+    "FifoTimeoutError",
+    "NotAFifoError",
+    "PeerError",
+    "Workspace",
+    "launch_reader",
+    "launch_writer",
+    "make_fifo",
+    "open_fifo",
+    "path_kind",
+    "read_all",
+    "run_script",
+    "temp_fifo",
+]

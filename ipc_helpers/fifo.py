@@ -1,0 +1,370 @@
+"""Create, open and read FIFOs safely from inside a Jupyter kernel.
+
+A plain ``os.open(fifo, os.O_RDONLY)`` waits until some other process opens
+the FIFO for writing.  In a notebook that wait freezes the kernel.  These
+helpers behave like the system calls they wrap, but they can be given a
+timeout, they refuse paths that are not FIFOs, and they never leave a
+descriptor open when they fail.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import select
+import selectors
+import shutil
+import stat
+import tempfile
+import threading
+import time
+import weakref
+from collections.abc import Iterator
+from pathlib import Path
+
+from .errors import FifoTimeoutError, NotAFifoError
+
+#: Every temporary directory made by this package starts with this prefix.
+TEMP_PREFIX = "ipc-tutorial-"
+
+#: How much ``read_all`` asks the kernel for at a time (the default capacity
+#: of a Linux pipe, so one read can empty a full pipe).
+READ_SIZE = 64 * 1024
+
+StrPath = str | os.PathLike[str]
+
+
+# --------------------------------------------------------------------------
+# What is at a path?
+# --------------------------------------------------------------------------
+
+
+def path_kind(path: StrPath) -> str:
+    """Describe in words what is at ``path``, without following symlinks.
+
+    Returns for example ``"a FIFO"``, ``"a regular file (31 bytes)"``,
+    ``"a directory"`` or ``"a dangling symbolic link to 'x'"``; ``"nothing"``
+    when the path does not exist.  Never opens anything, never blocks.
+    """
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return "nothing"
+    return _describe(path, st.st_mode, st.st_size)
+
+
+def _describe(path: StrPath, mode: int, size: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISREG(mode):
+        return f"a regular file ({size} byte{'s' if size != 1 else ''})"
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISLNK(mode):
+        target = os.readlink(path)
+        try:
+            pointed = path_kind(os.path.join(os.path.dirname(path), target))
+        except OSError:
+            pointed = "nothing"
+        if pointed == "nothing":
+            return f"a dangling symbolic link to '{target}'"
+        return f"a symbolic link to '{target}' ({pointed})"
+    if stat.S_ISSOCK(mode):
+        return "a Unix domain socket"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    return "something that is not a FIFO"
+
+
+# --------------------------------------------------------------------------
+# Creating FIFOs
+# --------------------------------------------------------------------------
+
+
+def make_fifo(path: StrPath, mode: int = 0o600) -> Path:
+    """Create a FIFO at ``path`` with permissions exactly ``mode``.
+
+    Race-free: ``os.mkfifo`` is tried first and an existing FIFO is accepted
+    afterwards, so many processes may call this at once on one path and all
+    succeed.  (Checking ``os.path.exists`` first, as the book does, is a race.)
+
+    Returns the path.  Never blocks.
+
+    Raises:
+        NotAFifoError: something else is at ``path`` (a regular file, a
+            directory, a socket, any symbolic link).  It is left untouched.
+        FileNotFoundError: the parent directory does not exist.
+        PermissionError, OSError: the file system refuses FIFOs here (for
+            example ``/proc``, ``/sys`` or a read-only mount).
+    """
+    path = Path(path)
+    for _ in range(100):  # only a path that keeps vanishing and reappearing loops
+        try:
+            os.mkfifo(path, mode)
+        except FileExistsError:
+            try:
+                st = os.lstat(path)
+            except FileNotFoundError:
+                continue  # removed between the two calls: try to create it again
+            if not stat.S_ISFIFO(st.st_mode):
+                raise NotAFifoError(path, _describe(path, st.st_mode, st.st_size)) from None
+            return path
+        except OSError as exc:
+            raise _explain_mkfifo_error(exc, path) from None
+        try:
+            os.chmod(path, mode)  # mkfifo applied the umask; set the exact mode asked for
+        except FileNotFoundError:
+            continue  # removed by someone else in between: create it again
+        return path
+    raise FileExistsError(errno.EEXIST, "path keeps changing; gave up", os.fspath(path))
+
+
+def _explain_mkfifo_error(exc: OSError, path: Path) -> OSError:
+    """The same kind of error, with the path and a hint a learner can act on."""
+    # os.mkfifo's own errors do not even name the path.
+    if isinstance(exc, FileNotFoundError) and not path.parent.exists():
+        message = f"cannot create a FIFO: the directory '{path.parent}' does not exist"
+    elif exc.errno in (errno.ENOENT, errno.EPERM, errno.EROFS, errno.EACCES, errno.ENOTSUP, errno.EOPNOTSUPP):
+        message = (
+            f"{exc.strerror}: this directory cannot hold a FIFO (read-only, no permission, "
+            "or a file system without FIFOs such as /proc, /sys or a Windows drive under WSL); "
+            "use a directory on a local file system, for example one from tempfile.mkdtemp()"
+        )
+    else:
+        message = exc.strerror or str(exc)
+    return type(exc)(exc.errno, message, os.fspath(path))
+
+
+class Workspace:
+    """A fresh private directory (mode 0o700) for FIFOs and other files.
+
+    Everything in it is removed by :meth:`cleanup`, by leaving a ``with``
+    block, when the object is garbage-collected, or when Python exits.
+    Use it when a FIFO must live across several notebook cells::
+
+        ws = Workspace()
+        fifo = ws.fifo("my_pipe")
+        ...
+        ws.cleanup()
+    """
+
+    def __init__(self) -> None:
+        self.path = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX))
+        self._finalizer = weakref.finalize(self, shutil.rmtree, self.path, True)
+
+    def fifo(self, name: str = "my_pipe", mode: int = 0o600) -> Path:
+        """Create (or reuse) the FIFO ``name`` inside the workspace; see :func:`make_fifo`."""
+        return make_fifo(self.path / name, mode)
+
+    def __truediv__(self, name: str) -> Path:
+        return self.path / name
+
+    def cleanup(self) -> None:
+        """Remove the directory and everything in it.  Safe to call twice."""
+        self._finalizer()
+
+    @property
+    def removed(self) -> bool:
+        """True once the directory has been removed."""
+        return not self._finalizer.alive
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.cleanup()
+
+    def __repr__(self) -> str:
+        state = "removed" if self.removed else "live"
+        return f"<Workspace {state}>"
+
+
+@contextlib.contextmanager
+def temp_fifo(name: str = "my_pipe", mode: int = 0o600) -> Iterator[Path]:
+    """Yield the path of a new FIFO inside a fresh private directory.
+
+    The directory is owner-only (0o700) and the FIFO has permissions ``mode``.
+    Both are removed when the ``with`` block ends, also after an exception or
+    Ctrl-C (``KeyboardInterrupt``)::
+
+        with temp_fifo() as fifo:
+            ...
+    """
+    with Workspace() as ws:
+        yield ws.fifo(name, mode)
+
+
+# --------------------------------------------------------------------------
+# Opening FIFOs
+# --------------------------------------------------------------------------
+
+_OPEN_FLAGS = {"r": os.O_RDONLY, "w": os.O_WRONLY}
+_PEER = {"r": "writing", "w": "reading"}
+
+
+def open_fifo(path: StrPath, mode: str, *, timeout: float | None = None) -> int:
+    """Open the FIFO at ``path`` for reading (``"r"``) or writing (``"w"``).
+
+    Blocks like ``os.open``: an open for reading waits until some process
+    opens the FIFO for writing, and the other way round.  Returns a *blocking*
+    file descriptor; close it with ``os.close``.
+
+    With ``timeout`` (seconds) the wait is bounded.  The wait sleeps in the
+    kernel (it does not poll), and Ctrl-C interrupts it.
+
+    Raises:
+        ValueError: ``mode`` is not ``"r"`` or ``"w"``.
+        FileNotFoundError: nothing at ``path`` (a file is never created).
+        NotAFifoError: ``path`` is not a FIFO (a regular file, a directory,
+            ``/dev/null``, a socket, any symbolic link).  Raised at once,
+            without blocking and without writing anything.
+        FifoTimeoutError: nobody opened the other end within ``timeout``.
+            No descriptor is left open.
+    """
+    if mode not in _OPEN_FLAGS:
+        raise ValueError(f"mode must be 'r' (read) or 'w' (write), not {mode!r}")
+    _require_fifo(path)
+    flags = _OPEN_FLAGS[mode] | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0)
+    if timeout is None:
+        return _checked_open(path, flags)
+    return _open_with_timeout(path, flags, mode, timeout)
+
+
+def _require_fifo(path: StrPath) -> None:
+    st = os.lstat(path)  # FileNotFoundError when missing: we never create files
+    if not stat.S_ISFIFO(st.st_mode):
+        raise NotAFifoError(path, _describe(path, st.st_mode, st.st_size))
+
+
+def _checked_open(path: StrPath, flags: int) -> int:
+    """``os.open`` that refuses whatever replaced the FIFO after the check."""
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.EISDIR, errno.ENXIO):
+            raise NotAFifoError(path, path_kind(path)) from None
+        raise
+    st = os.fstat(fd)
+    if not stat.S_ISFIFO(st.st_mode):  # swapped between lstat and open
+        os.close(fd)
+        raise NotAFifoError(path, _describe(path, st.st_mode, st.st_size))
+    return fd
+
+
+def _open_with_timeout(path: StrPath, flags: int, mode: str, timeout: float) -> int:
+    # A helper thread does the blocking open, so the wait happens in the
+    # kernel.  If time runs out we open the other end ourselves for a moment:
+    # that completes the helper's open, and we then close both descriptors.
+    result: dict[str, object] = {}
+    done = threading.Event()
+
+    def opener() -> None:
+        try:
+            result["fd"] = _checked_open(path, flags)
+        except BaseException as exc:  # handed to the caller below
+            result["error"] = exc
+        finally:
+            done.set()
+
+    thread = threading.Thread(target=opener, name="open_fifo", daemon=True)
+    thread.start()
+    try:
+        finished = done.wait(timeout)
+    except BaseException:  # Ctrl-C while waiting: release the thread, close everything
+        fd = _release(path, mode, thread, result)
+        if fd is not None:
+            os.close(fd)
+        raise
+    if not finished:
+        fd = _release(path, mode, thread, result)
+        if fd is not None:  # the real peer arrived at the very last moment
+            return fd
+        raise FifoTimeoutError(f"nobody opened the FIFO for {_PEER[mode]} within {timeout:g} s", path)
+    thread.join()
+    if "error" in result:
+        raise result["error"]  # type: ignore[misc]
+    return result["fd"]  # type: ignore[return-value]
+
+
+def _release(path: StrPath, mode: str, thread: threading.Thread, result: dict) -> int | None:
+    """Complete the helper thread's open with a throw-away peer.
+
+    Returns the thread's descriptor if a real peer is connected to it, and
+    otherwise closes it and returns None.
+    """
+    other = os.O_WRONLY if mode == "r" else os.O_RDONLY
+    peer = None
+    for _ in range(50):
+        try:
+            peer = os.open(path, other | os.O_NONBLOCK | os.O_CLOEXEC)
+            break
+        except OSError:  # ENXIO: the helper is not counted as a reader yet
+            if not thread.is_alive():
+                break
+            time.sleep(0.01)
+    thread.join(5)
+    if peer is not None:
+        os.close(peer)
+    fd = result.get("fd")
+    if not isinstance(fd, int):
+        return None
+    if _peer_connected(fd, mode):
+        return fd
+    os.close(fd)
+    return None
+
+
+def _peer_connected(fd: int, mode: str) -> bool:
+    """Does a process other than our throw-away peer hold the other end?"""
+    if not hasattr(select, "poll"):
+        return False
+    poller = select.poll()
+    poller.register(fd, 0)  # POLLHUP and POLLERR are reported even when not asked for
+    events = poller.poll(0)
+    mask = events[0][1] if events else 0
+    if mode == "r":
+        # No writer left: POLLHUP.  Data from a real writer waiting: POLLIN.
+        return bool(mask & select.POLLIN) or not mask & select.POLLHUP
+    return not mask & select.POLLERR  # no reader left: POLLERR
+
+
+# --------------------------------------------------------------------------
+# Reading
+# --------------------------------------------------------------------------
+
+
+def read_all(fd: int, *, timeout: float | None = None) -> bytes:
+    """Read from ``fd`` until end of file, that is until every writer has closed.
+
+    Without ``timeout`` this blocks as long as a writer keeps the FIFO open.
+    With ``timeout`` (seconds, counted from the call) it raises
+    :class:`FifoTimeoutError` if end of file has not arrived in time; the bytes
+    read so far are on the exception as ``partial``.  The descriptor is not
+    closed (the caller opened it, the caller closes it), and its blocking mode
+    and the pipe's capacity are left as they were.
+    """
+    chunks: list[bytes] = []
+    if timeout is None:
+        while chunk := os.read(fd, READ_SIZE):
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    deadline = time.monotonic() + timeout
+    with selectors.DefaultSelector() as selector:
+        selector.register(fd, selectors.EVENT_READ)
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not selector.select(remaining):
+                received = b"".join(chunks)
+                raise FifoTimeoutError(
+                    f"end of file did not arrive within {timeout:g} s "
+                    f"({len(received)} bytes received so far)",
+                    partial=received,
+                )
+            chunk = os.read(fd, READ_SIZE)
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)

@@ -1,0 +1,229 @@
+"""Run the other end of a FIFO in a separate process.
+
+A FIFO connects two processes, so a notebook needs a second one.  These
+helpers start it with ``subprocess`` (never a fork of the kernel, never a
+shell), capture everything it prints, and make sure it is gone at the end::
+
+    with launch_writer(fifo, "Hello") as writer:
+        fd = open_fifo(fifo, "r", timeout=5)
+        ...
+    # here the writer has exited, or has been killed, and has been reaped
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from .errors import FifoTimeoutError, PeerError
+
+_CHILD = str(Path(__file__).with_name("_child.py"))
+
+
+class ChildProcess:
+    """A running Python child process whose output is captured.
+
+    ``pid`` is its process id.  After :meth:`wait` returns, ``returncode``,
+    ``stdout`` and ``stderr`` (text) are set.  Use it as a context manager:
+    leaving the block kills the child if it is still running and reaps it.
+    """
+
+    def __init__(self, argv: list[str], *, input: bytes = b"", cwd: str | os.PathLike[str] | None = None):
+        self.args = argv
+        self._popen = subprocess.Popen(
+            [sys.executable, *argv],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=cwd,
+        )
+        self.pid: int = self._popen.pid
+        self.returncode: int | None = None
+        self.stdout = ""
+        self.stderr = ""
+        stdin, self._popen.stdin = self._popen.stdin, None  # communicate() must not touch it
+        try:
+            # The child reads all of its standard input before doing anything
+            # else, so this returns as soon as the child has started.
+            stdin.write(input)
+        except BrokenPipeError:  # the child died at once; wait() will say why
+            pass
+        finally:
+            try:
+                stdin.close()
+            except BrokenPipeError:
+                pass
+
+    def wait(self, timeout: float | None = None) -> int:
+        """Wait for the child to exit and return its exit status.
+
+        A negative status ``-N`` means it was killed by signal ``N``.
+        Raises :class:`FifoTimeoutError` if it is still running after
+        ``timeout`` seconds (the child keeps running; see :meth:`kill`).
+        """
+        if self.returncode is None:
+            try:
+                out, err = self._popen.communicate(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                raise FifoTimeoutError(
+                    f"the {self._role} process was still running after {timeout:g} s"
+                ) from None
+            self.stdout = out.decode("utf-8", "replace")
+            self.stderr = err.decode("utf-8", "replace")
+            self.returncode = self._popen.returncode
+        return self.returncode
+
+    def kill(self) -> None:
+        """Kill the child if it is still running, and reap it."""
+        if self._popen.poll() is None:
+            self._popen.kill()
+        self.wait()
+
+    @property
+    def running(self) -> bool:
+        """True while the child has not exited."""
+        return self.returncode is None and self._popen.poll() is None
+
+    def check(self, timeout: float | None = None) -> None:
+        """Wait, and raise :class:`PeerError` with the child's stderr if it failed."""
+        status = self.wait(timeout)
+        if status != 0:
+            why = self.stderr.strip().splitlines()[-1] if self.stderr.strip() else "no message"
+            raise PeerError(
+                f"the {self._role} process failed (exit status {status}): {why}", status, self.stderr
+            )
+
+    _role = "child"
+
+    def __enter__(self) -> ChildProcess:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.kill()
+
+    def __del__(self) -> None:  # last resort: never leave a zombie behind
+        popen = getattr(self, "_popen", None)
+        if popen is not None and popen.poll() is None:
+            popen.kill()
+            popen.wait()
+
+
+class FifoPeer(ChildProcess):
+    """A launched writer or reader (see :func:`launch_writer`, :func:`launch_reader`).
+
+    After :meth:`wait`: ``events`` is the list of what it did, each a dict
+    with ``event`` (``"started"``, ``"open-start"``, ``"opened"``, ``"wrote"``,
+    ``"read"``, ``"closed"``, ...) and ``t`` (a ``time.monotonic()`` time,
+    comparable with the parent's); ``received`` is what a reader read.
+    """
+
+    def __init__(self, role: str, spec: dict, input: bytes = b""):
+        self._role = role
+        super().__init__([_CHILD, json.dumps({"role": role, **spec})], input=input)
+
+    @property
+    def events(self) -> list[dict]:
+        return [json.loads(line) for line in self.stdout.splitlines() if line.startswith("{")]
+
+    @property
+    def received(self) -> bytes:
+        return b"".join(base64.b64decode(e["data"]) for e in self.events if e["event"] == "read")
+
+    @property
+    def reads(self) -> list[bytes]:
+        """What each ``os.read`` call returned, in order (the last is ``b""`` at end of file)."""
+        return [base64.b64decode(e["data"]) for e in self.events if e["event"] == "read"]
+
+
+def launch_writer(
+    path: str | os.PathLike[str],
+    data: bytes | str,
+    *,
+    delay_before_open: float = 0,
+    delay_before_write: float = 0,
+    parts: list[int] | None = None,
+    pause: float = 0,
+    hold_open: float = 0,
+    require_fifo: bool = True,
+    lifetime: float = 60,
+) -> FifoPeer:
+    """Start a process that writes ``data`` into the FIFO at ``path``.
+
+    The process does what the book's writer does: a blocking
+    ``os.open(path, os.O_WRONLY)`` (so it waits for a reader), ``os.write``,
+    ``os.close``, then exits with status 0.  ``str`` data is encoded as UTF-8.
+    Returns at once; the process runs on its own.
+
+    Options: wait ``delay_before_open`` seconds before opening and
+    ``delay_before_write`` after; send the data as several ``os.write`` calls
+    of the sizes in ``parts``, ``pause`` seconds apart; keep the FIFO open
+    ``hold_open`` seconds after the last write.  With ``require_fifo`` (the
+    default) it refuses, with exit status 1 and a message on stderr, a path
+    that is not a FIFO.  If the reader goes away, it exits with status 2.
+    Whatever happens, it is gone after ``lifetime`` seconds.
+    """
+    payload = data.encode("utf-8") if isinstance(data, str) else bytes(data)
+    if parts is not None and sum(parts) != len(payload):
+        raise ValueError(f"parts add up to {sum(parts)} bytes, but the data has {len(payload)}")
+    spec = {
+        "path": os.fspath(path),
+        "delay_before_open": delay_before_open,
+        "delay_before_write": delay_before_write,
+        "parts": parts,
+        "pause": pause,
+        "hold_open": hold_open,
+        "require_fifo": require_fifo,
+        "lifetime": lifetime,
+    }
+    return FifoPeer("writer", spec, input=payload)
+
+
+def launch_reader(
+    path: str | os.PathLike[str],
+    *,
+    read_size: int = 65536,
+    read_once: bool = False,
+    delay_before_open: float = 0,
+    delay_before_read: float = 0,
+    hold_open: float = 0,
+    require_fifo: bool = True,
+    lifetime: float = 60,
+) -> FifoPeer:
+    """Start a process that reads the FIFO at ``path`` the way the book's reader does.
+
+    It does a blocking ``os.open(path, os.O_RDONLY)`` (so it waits for a
+    writer), then ``os.read(fd, read_size)`` until end of file, or only once
+    with ``read_once=True`` (like the book), then ``os.close``.  After
+    :meth:`~FifoPeer.wait`, ``received`` holds the bytes and ``reads`` what each
+    read returned.  The options work as for :func:`launch_writer`.
+    """
+    spec = {
+        "path": os.fspath(path),
+        "read_size": read_size,
+        "read_once": read_once,
+        "delay_before_open": delay_before_open,
+        "delay_before_read": delay_before_read,
+        "hold_open": hold_open,
+        "require_fifo": require_fifo,
+        "lifetime": lifetime,
+    }
+    return FifoPeer("reader", spec)
+
+
+def run_script(
+    script: str | os.PathLike[str],
+    *args: str,
+    cwd: str | os.PathLike[str] | None = None,
+) -> ChildProcess:
+    """Start ``python script args...`` in ``cwd`` with its output captured.
+
+    Returns at once; call ``wait(timeout)`` and then read ``stdout`` and
+    ``stderr``.  Used to run the book's two programs as unrelated processes.
+    """
+    child = ChildProcess([os.fspath(script), *args], cwd=cwd)
+    child._role = Path(script).name
+    return child

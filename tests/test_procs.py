@@ -1,0 +1,196 @@
+"""Unit tests for launch_writer, launch_reader, run_script and ChildProcess."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+
+from ipc_helpers import (
+    FifoTimeoutError,
+    PeerError,
+    launch_reader,
+    launch_writer,
+    make_fifo,
+    open_fifo,
+    read_all,
+    run_script,
+)
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs os.mkfifo (not on Windows)")
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def read_from(path, timeout=10) -> bytes:
+    fd = open_fifo(path, "r", timeout=timeout)
+    try:
+        return read_all(fd, timeout=timeout)
+    finally:
+        os.close(fd)
+
+
+def test_writer_sends_str_as_utf8_and_exits_zero(tmp_path):
+    p = make_fifo(tmp_path / "f")
+    with launch_writer(p, "Hello 你好") as w:
+        assert isinstance(w.pid, int) and w.pid != os.getpid()
+        assert read_from(p) == "Hello 你好".encode()
+        assert w.wait(10) == 0
+        assert w.stderr == ""
+        assert [e["event"] for e in w.events] == ["started", "open-start", "opened", "wrote", "closed"]
+
+
+def test_writer_sends_bytes_unchanged(tmp_path):
+    data = bytes(range(256)) * 1000
+    p = make_fifo(tmp_path / "f")
+    with launch_writer(p, data) as w:
+        assert read_from(p) == data
+        assert w.wait(10) == 0
+
+
+def test_writer_blocks_in_open_until_a_reader_comes(tmp_path):
+    p = make_fifo(tmp_path / "f")
+    with launch_writer(p, b"x") as w:
+        time.sleep(0.5)
+        assert w.running
+        assert read_from(p) == b"x"
+        assert w.wait(10) == 0
+        ev = {e["event"]: e["t"] for e in w.events}
+        assert ev["opened"] - ev["open-start"] >= 0.4
+
+
+def test_writer_parts_and_pause(tmp_path):
+    p = make_fifo(tmp_path / "f")
+    with launch_writer(p, b"abcdef", parts=[2, 4], pause=0.2) as w:
+        assert read_from(p) == b"abcdef"
+        w.wait(10)
+        wrote = [e for e in w.events if e["event"] == "wrote"]
+        assert [e["bytes"] for e in wrote] == [2, 4]
+        assert wrote[1]["t"] - wrote[0]["t"] >= 0.15
+
+
+def test_writer_parts_must_add_up(tmp_path):
+    with pytest.raises(ValueError, match="add up"):
+        launch_writer(tmp_path / "f", b"abc", parts=[1, 1])
+
+
+def test_context_manager_kills_and_reaps_a_waiting_writer(tmp_path):
+    p = make_fifo(tmp_path / "f")
+    with launch_writer(p, b"never read") as w:
+        pid = w.pid
+        time.sleep(0.2)
+    assert w.returncode == -signal.SIGKILL
+    assert not alive(pid)  # reaped: not even a zombie is left
+
+
+def test_wait_timeout_raises_and_child_keeps_running(tmp_path):
+    p = make_fifo(tmp_path / "f")
+    with launch_writer(p, b"x") as w:
+        with pytest.raises(FifoTimeoutError, match="still running after 0.2 s"):
+            w.wait(0.2)
+        assert w.running
+        assert read_from(p) == b"x"
+        assert w.wait(10) == 0
+
+
+def test_writer_refuses_regular_file(tmp_path):
+    f = tmp_path / "my_pipe"
+    f.write_text("stale text, keep")
+    with launch_writer(f, b"Hello") as w:
+        assert w.wait(10) == 1
+        assert "is not a FIFO" in w.stderr
+        with pytest.raises(PeerError, match="exit status 1"):
+            w.check()
+    assert f.read_text() == "stale text, keep"
+
+
+def test_writer_like_the_book_overwrites_a_regular_file(tmp_path):
+    """require_fifo=False reproduces the book's bug: no blocking, stale bytes overwritten."""
+    f = tmp_path / "my_pipe"
+    f.write_text("stale text, keep")
+    with launch_writer(f, b"Hello", require_fifo=False) as w:
+        assert w.wait(10) == 0
+    assert f.read_text() == "Hello text, keep"
+
+
+def test_writer_missing_path(tmp_path):
+    with launch_writer(tmp_path / "nope", b"x") as w:
+        assert w.wait(10) == 1
+        assert "no such FIFO" in w.stderr
+    assert not (tmp_path / "nope").exists()
+
+
+def test_writer_reports_broken_pipe(tmp_path):
+    p = make_fifo(tmp_path / "f")
+    with launch_writer(p, b"a" * 10, parts=[5, 5], pause=0.5) as w:
+        fd = open_fifo(p, "r", timeout=10)
+        assert os.read(fd, 5) == b"aaaaa"
+        os.close(fd)  # the reader goes away before the second part
+        assert w.wait(10) == 2
+        assert "BrokenPipeError" in w.stderr and "after 5 of 10 bytes" in w.stderr
+        with pytest.raises(PeerError, match="reader closed the FIFO"):
+            w.check()
+
+
+def test_crashing_child_stderr_reaches_caller(tmp_path):
+    script = tmp_path / "crash.py"
+    script.write_text("raise SystemExit('something went wrong: 42')\n")
+    with run_script(script) as child:
+        assert child.wait(10) == 1
+        assert "something went wrong: 42" in child.stderr
+        with pytest.raises(PeerError, match="something went wrong: 42"):
+            child.check()
+
+
+def test_run_script_cwd_and_args(tmp_path):
+    script = tmp_path / "echo.py"
+    script.write_text("import os, sys\nprint(os.getcwd(), *sys.argv[1:])\n")
+    with run_script(script, "a b", "c", cwd=tmp_path) as child:
+        assert child.wait(10) == 0
+        assert child.stdout == f"{tmp_path} a b c\n"
+
+
+def test_reader_reads_until_eof(tmp_path):
+    p = make_fifo(tmp_path / "f")
+    with launch_reader(p, read_size=4) as r, launch_writer(p, b"0123456789") as w:
+        assert r.wait(10) == 0 and w.wait(10) == 0
+        assert r.received == b"0123456789"
+        assert r.reads[-1] == b""
+        assert all(len(chunk) <= 4 for chunk in r.reads)
+
+
+def test_reader_read_once_like_the_book(tmp_path):
+    p = make_fifo(tmp_path / "f")
+    with launch_reader(p, read_size=22, read_once=True) as r:
+        fd = open_fifo(p, "w", timeout=10)
+        os.write(fd, b"Hello from pid [4194303]")
+        os.close(fd)
+        assert r.wait(10) == 0
+        assert r.received == b"Hello from pid [419430"
+
+
+def test_lifetime_bounds_a_forgotten_child(tmp_path):
+    p = make_fifo(tmp_path / "f")
+    w = launch_writer(p, b"x", lifetime=1)
+    try:
+        assert w.wait(10) == -signal.SIGALRM
+    finally:
+        w.kill()
+
+
+def test_no_shell_anywhere():
+    import pathlib
+
+    import ipc_helpers
+
+    for source in pathlib.Path(ipc_helpers.__file__).parent.glob("*.py"):
+        text = source.read_text()
+        assert "shell=True" not in text and "os.system" not in text, source
