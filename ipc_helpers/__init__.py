@@ -8,10 +8,13 @@ block and what it raises.
 - :func:`open_fifo`, :func:`read_all`: open and read with an optional timeout.
 - :func:`launch_writer`, :func:`launch_reader`, :func:`run_script`: the other
   end of the FIFO, in a separate process.
-- :class:`NotAFifoError`, :class:`FifoTimeoutError`, :class:`PeerError`.
+- :class:`NotAFifoError`, :class:`FifoTimeoutError`, :class:`PeerError`,
+  :class:`TruncatedMessageError`.
+- Modules for single chapters: ``framing`` (messages in a byte stream),
+  ``show`` (stable printing), ``checks`` (the setup check).
 """
 
-from .errors import FifoTimeoutError, NotAFifoError, PeerError
+from .errors import FifoTimeoutError, NotAFifoError, PeerError, TruncatedMessageError
 from .fifo import Workspace, make_fifo, open_fifo, path_kind, read_all, temp_fifo
 from .procs import ChildProcess, FifoPeer, launch_reader, launch_writer, run_script
 
@@ -30,4 +33,5 @@ __all__ = [
     "read_all",
     "run_script",
     "temp_fifo",
+    "TruncatedMessageError",
 ]
