@@ -15,14 +15,19 @@ NBVAL_FLAGS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_san
 help:
 	@echo "make lab       set up .venv if needed, then open JupyterLab on notebooks/ (ARGS=... passes options)"
 	@echo "make test      set up .venv if needed, then run ruff, the unit tests and every notebook (strict nbval)"
+	@echo "make test-browser  open every notebook in real JupyterLab in headless Chromium and check the widgets (needs chromium)"
 	@echo "make execute   re-run every notebook in place (Restart & Run All) to regenerate stored outputs"
 	@echo "make clean     remove .venv and caches"
 	@echo "PYTHON=python3.12 make test   uses another interpreter (the venv is rebuilt for it)"
 
-# Rebuild the venv when it is missing or was made with another interpreter.
+# Create the venv when it is missing; rebuild it when PYTHON=... names another interpreter
+# than the one it was made with (without PYTHON=..., an existing working venv is kept).
+PYTHON_GIVEN := $(if $(filter file,$(origin PYTHON)),,yes)
+
 venv:
-	@want=$$($(PYTHON) -c 'import sys; print(sys.version)') || { echo "error: $(PYTHON) not found"; exit 1; }; \
-	have=$$($(BIN)/python -c 'import sys; print(sys.version)' 2>/dev/null); \
+	@have=$$($(BIN)/python -c 'import sys; print(sys.version)' 2>/dev/null); \
+	if [ -n "$$have" ] && [ -z "$(PYTHON_GIVEN)" ]; then want="$$have"; else \
+	want=$$($(PYTHON) -c 'import sys; print(sys.version)') || { echo "error: $(PYTHON) not found"; exit 1; }; fi; \
 	if [ "$$want" != "$$have" ]; then \
 		echo "Creating $(VENV) with $(PYTHON) ($$(echo $$want | cut -d' ' -f1))"; \
 		rm -rf $(VENV) && $(PYTHON) -m venv $(VENV) || exit 1; \
@@ -34,8 +39,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	@touch $(STAMP)
 
+# JupyterLab refuses to run as root unless told to (containers and CI machines often are root).
+ROOT_FLAG := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root)
+
 lab: venv
-	$(BIN)/jupyter lab notebooks/ $(ARGS)
+	$(BIN)/jupyter lab notebooks/ $(ROOT_FLAG) $(ARGS)
 
 test: venv
 	$(BIN)/ruff check ipc_helpers tests tools benchmarks notebooks
@@ -50,6 +58,27 @@ notebooks: venv
 
 execute: venv
 	$(BIN)/python tools/execute_notebooks.py $(ARGS)
+
+# Real JupyterLab in headless Chromium (Debian's chromium package, driven by Playwright;
+# no browser download). Needs the "browser" extra, installed once with its own stamp.
+BROWSER_STAMP := $(VENV)/.installed-browser
+.PHONY: test-browser
+
+$(BROWSER_STAMP): pyproject.toml
+	$(BIN)/python -m pip install --quiet -e ".[test,browser]"
+	@touch $(BROWSER_STAMP)
+
+test-browser: venv
+	@$(MAKE) --no-print-directory $(BROWSER_STAMP)
+	@chromium="$${CHROMIUM:-$$(if [ -x /usr/bin/chromium ]; then echo /usr/bin/chromium; else command -v chromium; fi)}"; \
+	if [ -z "$$chromium" ] || [ ! -x "$$chromium" ]; then \
+		echo "make test-browser needs the Chromium browser, and it was not found (looked for /usr/bin/chromium and chromium on PATH)."; \
+		echo "  Debian/Ubuntu:  sudo apt-get install chromium     (Ubuntu may call it chromium-browser)"; \
+		echo "  elsewhere: install Chromium or Chrome and run  CHROMIUM=/path/to/chromium make test-browser"; \
+		echo "make test does not need a browser."; \
+		exit 1; \
+	fi; \
+	CHROMIUM="$$chromium" $(BIN)/python -m pytest tests/browser $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info
