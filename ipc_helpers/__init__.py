@@ -16,7 +16,7 @@ block and what it raises.
 
 from .errors import FifoTimeoutError, NotAFifoError, PeerError, TruncatedMessageError
 from .fifo import Workspace, make_fifo, open_fifo, path_kind, read_all, temp_fifo
-from .procs import ChildProcess, FifoPeer, launch_reader, launch_writer, run_script
+from .procs import ChildProcess, FifoPeer, launch_reader, launch_writer, run_script, running_children
 
 __all__ = [
     "ChildProcess",
@@ -32,6 +32,7 @@ __all__ = [
     "path_kind",
     "read_all",
     "run_script",
+    "running_children",
     "temp_fifo",
     "TruncatedMessageError",
 ]

@@ -17,11 +17,18 @@ import json
 import os
 import subprocess
 import sys
+import weakref
 from pathlib import Path
 
 from .errors import FifoTimeoutError, PeerError
 
 _CHILD = str(Path(__file__).with_name("_child.py"))
+_STARTED: weakref.WeakSet[ChildProcess] = weakref.WeakSet()
+
+
+def running_children() -> int:
+    """How many processes started by these helpers are still running (for clean-up checks)."""
+    return sum(1 for child in list(_STARTED) if child.running)
 
 
 class ChildProcess:
@@ -42,6 +49,7 @@ class ChildProcess:
             cwd=cwd,
         )
         self.pid: int = self._popen.pid
+        _STARTED.add(self)
         self.returncode: int | None = None
         self.stdout = ""
         self.stderr = ""

@@ -1,0 +1,424 @@
+"""Self-checks, hints and answers for the exercises notebook (99).
+
+Each ``check_...`` function runs your function (or your prediction) against
+a set of cases and prints one line per problem it finds, with a hint about
+what went wrong, or a single line saying that everything passes.  It returns
+True when everything passed, so a notebook cell can ``assert`` it.
+
+Every check is bounded in time: it uses temporary FIFOs, real writer
+processes with timeouts, and removes everything it created.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import select
+import socket
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from .fifo import Workspace, make_fifo
+from .procs import launch_writer
+
+HINTS = {
+    "is-fifo": "Look at the file type without following symbolic links: os.lstat() and stat.S_ISFIFO(). "
+    "A missing path is not a FIFO (catch FileNotFoundError).",
+    "ensure-fifo": "Do not ask first. Try os.mkfifo(); if it raises FileExistsError, look at what is there "
+    "with os.lstat() and accept it only if stat.S_ISFIFO() says so. Then os.chmod() for the exact mode.",
+    "nonblocking-open": "Chapter 04: O_NONBLOCK treats the two ends differently. One end may open alone, "
+    "the other is refused at once (which errno?). A read with no writer connected returns...",
+    "decode-chunks": "A chunk can end in the middle of a character. codecs.getincrementaldecoder('utf-8')() "
+    "keeps the unfinished bytes until the next chunk; call it with final=True at the end.",
+    "read-lines": "Keep a bytearray buffer. After each os.read, split off every complete line "
+    "(up to b'\\n'). "
+    "At end of file (os.read returns b''), leftover bytes mean the last message was cut short.",
+    "pipe-buf": "Chapter 07: writes of at most select.PIPE_BUF bytes are atomic; how many records can break?",
+    "receive": "Open with open_fifo(path, 'r', timeout=...) so a missing writer cannot freeze you, read with "
+    "read_all (until every writer has closed, not a fixed 22 bytes), close in a finally block, then decode.",
+    "sticky-hup": "Chapter 08: once the last writer has gone, poll() reports the same event on every call "
+    "until a new writer connects (or you close the FIFO).",
+    "eof-sequence": "Chapter 05 and the explorer (09): data first, then end of file once no writer is left.",
+}
+
+
+def hint(exercise: str) -> None:
+    """Print the hint for ``exercise`` (an id such as ``"decode-chunks"``)."""
+    print(f"Hint ({exercise}): {HINTS[exercise]}")
+
+
+def _report(problems: list[str], passed: int) -> bool:
+    if problems:
+        for problem in problems:
+            print("  ✗", problem)
+        print(f"{len(problems)} problem(s), {passed} case(s) passed. Try again (hint() can help).")
+        return False
+    print(f"All {passed} cases pass. Well done!")
+    return True
+
+
+# ---------------------------------------------------------------- is_fifo
+
+
+def check_is_fifo(is_fifo: Callable[[str], bool]) -> bool:
+    """Check ``is_fifo(path) -> bool`` on a FIFO, files, a directory, symlinks, a socket, nothing."""
+    problems, passed = [], 0
+    with Workspace() as ws:
+        make_fifo(ws / "fifo")
+        (ws / "file").write_text("x")
+        (ws / "dir").mkdir()
+        os.symlink("fifo", ws / "link-to-fifo")
+        os.symlink("missing", ws / "dangling")
+        sock = socket.socket(socket.AF_UNIX)
+        try:
+            sock.bind(str(ws / "socket"))
+            cases = {
+                "fifo": True,
+                "file": False,
+                "dir": False,
+                "link-to-fifo": False,
+                "dangling": False,
+                "socket": False,
+                "missing": False,
+            }
+            for name, expected in cases.items():
+                try:
+                    got = is_fifo(str(ws / name))
+                except Exception as exc:  # noqa: BLE001 - reported to the learner
+                    problems.append(f"{name}: raised {type(exc).__name__}: {exc}")
+                    continue
+                if got is not expected:
+                    extra = (
+                        " (a symbolic link is not a FIFO, even if it points to one)" if "link" in name else ""
+                    )
+                    problems.append(f"{name}: returned {got!r}, expected {expected!r}{extra}")
+                else:
+                    passed += 1
+        finally:
+            sock.close()
+    return _report(problems, passed)
+
+
+# ---------------------------------------------------------------- ensure_fifo
+
+
+def check_ensure_fifo(ensure_fifo: Callable[[str, int], object]) -> bool:
+    """Check ``ensure_fifo(path, mode)``: race-free, exact mode, refuses and keeps other files."""
+    problems, passed = [], 0
+    with Workspace() as ws:
+        # 1. creates a FIFO with the exact mode, whatever the umask
+        old = os.umask(0o077)
+        try:
+            ensure_fifo(str(ws / "a"), 0o620)
+        except Exception as exc:  # noqa: BLE001
+            problems.append(f"creating a new FIFO raised {type(exc).__name__}: {exc}")
+        finally:
+            os.umask(old)
+        if (ws / "a").is_fifo() and (os.lstat(ws / "a").st_mode & 0o777) == 0o620:
+            passed += 1
+        elif not problems:
+            problems.append("the FIFO was not created with exactly mode 0o620 (the umask was 0o077)")
+        # 2. an existing FIFO is fine
+        try:
+            ensure_fifo(str(ws / "a"), 0o620)
+            passed += 1
+        except Exception as exc:  # noqa: BLE001
+            problems.append(f"calling it again on the same FIFO raised {type(exc).__name__}: {exc}")
+        # 3. many threads at once on one path all succeed
+        errors: list[BaseException] = []
+        barrier = threading.Barrier(8)
+
+        def racer() -> None:
+            try:
+                barrier.wait(5)
+                ensure_fifo(str(ws / "race"), 0o600)
+            except BaseException as exc:  # noqa: BLE001
+                errors.append(exc)
+
+        threads = [threading.Thread(target=racer) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(10)
+        if errors:
+            problems.append(f"{len(errors)} of 8 simultaneous calls failed, e.g. {errors[0]!r}: a race")
+        else:
+            passed += 1
+        # 4. a regular file is refused and left alone
+        (ws / "file").write_bytes(b"keep")
+        try:
+            ensure_fifo(str(ws / "file"), 0o600)
+            problems.append("a regular file in the way was accepted: it must raise FileExistsError")
+        except FileExistsError:
+            passed += 1
+        except Exception as exc:  # noqa: BLE001
+            problems.append(
+                f"a regular file in the way raised {type(exc).__name__}, expected FileExistsError"
+            )
+        if (ws / "file").read_bytes() != b"keep" or (ws / "file").is_fifo():
+            problems.append("the regular file in the way was changed or replaced")
+        # 5. a dangling symlink is refused
+        os.symlink("nowhere", ws / "dangling")
+        try:
+            ensure_fifo(str(ws / "dangling"), 0o600)
+            problems.append("a dangling symbolic link was accepted: it must raise FileExistsError")
+        except FileExistsError:
+            passed += 1
+        except Exception as exc:  # noqa: BLE001
+            problems.append(f"a dangling symlink raised {type(exc).__name__}, expected FileExistsError")
+    return _report(problems, passed)
+
+
+# ---------------------------------------------------------------- predictions
+
+
+def check_nonblocking_predictions(reader_open_ok: bool, writer_errno: str, first_read: bytes) -> bool:
+    """Check three predictions about O_NONBLOCK opens of a FIFO nobody else has open.
+
+    ``reader_open_ok``: does ``os.open(fifo, O_RDONLY | O_NONBLOCK)`` succeed?
+    ``writer_errno``: the errno name from ``os.open(fifo, O_WRONLY | O_NONBLOCK)`` with no reader.
+    ``first_read``: what ``os.read(fd, 100)`` returns on that non-blocking reader.
+    The answers are measured here, on this machine, not taken from a table.
+    """
+    with Workspace() as ws:
+        fifo = ws.fifo()
+        try:
+            w = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+            os.close(w)
+            actual_errno = "no error"
+        except OSError as exc:
+            actual_errno = errno.errorcode.get(exc.errno, str(exc.errno))
+        r = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+        try:
+            actual_read = os.read(r, 100)
+        finally:
+            os.close(r)
+    problems, passed = [], 0
+    for what, guess, actual in [
+        ("the non-blocking reader opens", reader_open_ok, True),
+        ("the non-blocking writer's errno", writer_errno, actual_errno),
+        ("the first read returns", first_read, actual_read),
+    ]:
+        if guess == actual:
+            passed += 1
+        else:
+            problems.append(f"{what}: you predicted {guess!r}, this machine says {actual!r}")
+    return _report(problems, passed)
+
+
+def check_pipe_buf_prediction(largest_atomic_write: int, broken_records: int) -> bool:
+    """Check two predictions about chapter 07: PIPE_BUF, and broken records for writes <= PIPE_BUF."""
+    problems, passed = [], 0
+    if largest_atomic_write == select.PIPE_BUF:
+        passed += 1
+    else:
+        problems.append(
+            f"largest atomic write: you said {largest_atomic_write}, select.PIPE_BUF is {select.PIPE_BUF}"
+        )
+    if broken_records == 0:
+        passed += 1
+    else:
+        problems.append(
+            f"broken records: you said {broken_records}; writes of at most PIPE_BUF never interleave"
+        )
+    return _report(problems, passed)
+
+
+# ---------------------------------------------------------------- decode_chunks
+
+
+def check_decode_chunks(decode_chunks: Callable[[list[bytes]], str]) -> bool:
+    """Check ``decode_chunks(chunks) -> str`` with UTF-8 text split at every possible byte."""
+    texts = ["Hello", "你好，命名管道", "grüß dich €", "😀 emoji"]
+    problems, passed = [], 0
+    for text in texts:
+        data = text.encode("utf-8")
+        for cut in range(1, len(data)):
+            chunks = [data[:cut], data[cut:]]
+            try:
+                got = decode_chunks(chunks)
+            except Exception as exc:  # noqa: BLE001
+                problems.append(f"{chunks!r}: raised {type(exc).__name__}: {exc}")
+                break
+            if got != text:
+                problems.append(f"{chunks!r}: returned {got!r}, expected {text!r}")
+                break
+            passed += 1
+    byte_by_byte = [bytes([b]) for b in "你好".encode()]
+    try:
+        if decode_chunks(byte_by_byte) == "你好":
+            passed += 1
+        else:
+            problems.append("one byte per chunk: wrong result")
+    except Exception as exc:  # noqa: BLE001
+        problems.append(f"one byte per chunk: raised {type(exc).__name__}: {exc}")
+    try:
+        decode_chunks(["你".encode()[:2]])
+        problems.append("text that ends in the middle of a character must raise UnicodeDecodeError")
+    except UnicodeDecodeError:
+        passed += 1
+    except Exception as exc:  # noqa: BLE001
+        problems.append(f"an unfinished character raised {type(exc).__name__}, expected UnicodeDecodeError")
+    return _report(problems, passed)
+
+
+# ---------------------------------------------------------------- read_lines
+
+
+def check_read_lines(read_lines: Callable[[int], list[bytes]], timeout: float = 10) -> bool:
+    """Check ``read_lines(fd) -> list[bytes]``: newline-framed messages from a real writer process.
+
+    Each case starts a writer that sends the messages in awkward pieces (a
+    message split over writes, several messages in one write), then calls
+    ``read_lines`` on the read end.  A last message without its ``b"\\n"``
+    must raise ``EOFError`` (or a subclass).
+    """
+    from .fifo import open_fifo
+
+    cases = [
+        ([b"one", b"two", b"three"], [2, 6, 6]),
+        ([b"solo"], None),
+        ([], None),
+        ([b"x" * 70000, b"after a big one"], [30000, 40017]),
+        (["你好".encode(), "命名管道".encode()], [1, 5, 14]),
+    ]
+    problems, passed = [], 0
+    with Workspace() as ws:
+        fifo = ws.fifo()
+        for messages, parts in cases:
+            data = b"".join(m + b"\n" for m in messages)
+            outcome = _run_reader(read_lines, fifo, data, parts, timeout, open_fifo)
+            if outcome == ("ok", messages):
+                passed += 1
+            else:
+                problems.append(f"sent {_preview(messages)}: {outcome[0]} {_preview(outcome[1])}")
+        outcome = _run_reader(read_lines, fifo, b"complete\ncut sho", [9, 7], timeout, open_fifo)
+        if outcome[0] == "raised" and isinstance(outcome[1], EOFError):
+            passed += 1
+        else:
+            problems.append(
+                f"a last message without b'\\n' must raise EOFError; got {outcome[0]} {outcome[1]!r}"
+            )
+    return _report(problems, passed)
+
+
+def _call_bounded(func: Callable, arg: object, timeout: float) -> tuple[str, object]:
+    """Call the learner's ``func(arg)`` in a thread, so code that never returns cannot hang the cell.
+
+    Returns ("ok", value), ("raised", exception) or ("did not return within", reason).
+    """
+    result: dict = {}
+
+    def target() -> None:
+        try:
+            result["ok"] = func(arg)
+        except Exception as exc:  # noqa: BLE001 - reported to the learner
+            result["raised"] = exc
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        return ("did not return within", f"{timeout:g} s: does it stop at end of file (os.read returns b'')?")
+    kind = "raised" if "raised" in result else "ok"
+    return (kind, result[kind])
+
+
+def _run_reader(read_lines, fifo: Path, data: bytes, parts, timeout: float, open_fifo):
+    """Run the learner's reader on the read end of a real FIFO with a real writer process."""
+    with launch_writer(fifo, data, parts=parts, pause=0.05):
+        fd = open_fifo(fifo, "r", timeout=timeout)
+        try:
+            kind, value = _call_bounded(read_lines, fd, timeout)
+        finally:
+            os.close(fd)
+    if kind == "ok" and not isinstance(value, list):
+        return ("returned a non-list", value)
+    return (kind, value)
+
+
+def _preview(value) -> str:
+    text = repr(value)
+    return text if len(text) < 80 else text[:77] + "..."
+
+
+# ---------------------------------------------------------------- receive (the book's reader, fixed)
+
+
+def check_receive(receive: Callable[[str], str], timeout: float = 10) -> bool:
+    """Check ``receive(path) -> str``: the whole UTF-8 message from one writer, however long."""
+    messages = [
+        "Hello from pid [61017]",
+        "Hello from pid [4194303]",
+        "你好，命名管道 from pid [123456]",
+        "long " * 40000,
+    ]
+    problems, passed = [], 0
+    with Workspace() as ws:
+        fifo = ws.fifo()
+        for message in messages:
+            with launch_writer(fifo, message, delay_before_open=0.1):
+                kind, value = _call_bounded(receive, str(fifo), timeout)
+            if kind == "raised":
+                problems.append(f"{_preview(message)}: raised {type(value).__name__}: {value}")
+            elif kind != "ok":
+                problems.append(f"{_preview(message)}: receive() {kind} {value}")
+            elif value != message:
+                problems.append(f"sent {_preview(message)}, received {_preview(value)}")
+            else:
+                passed += 1
+    return _report(problems, passed)
+
+
+# ---------------------------------------------------------------- measured predictions
+
+
+def check_sticky_hup_prediction(event_name: str, times_reported_in_3_polls: int) -> bool:
+    """Check a prediction: after the only writer closed, what does poll() report, and how often in 3 calls?"""
+    with Workspace() as ws:
+        fifo = ws.fifo()
+        r = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+        try:
+            w = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+            os.close(w)
+            poller = select.poll()
+            poller.register(r, select.POLLIN)
+            results = [poller.poll(0) for _ in range(3)]
+        finally:
+            os.close(r)
+    names = {select.POLLIN: "POLLIN", select.POLLHUP: "POLLHUP", select.POLLERR: "POLLERR"}
+    first = results[0][0][1] if results[0] else 0
+    actual_name = "+".join(name for bit, name in names.items() if first & bit) or "nothing"
+    actual_count = sum(1 for r_ in results if r_)
+    problems, passed = [], 0
+    for what, guess, actual in [
+        ("the event", event_name, actual_name),
+        ("how many of 3 polls report it", times_reported_in_3_polls, actual_count),
+    ]:
+        if guess == actual:
+            passed += 1
+        else:
+            problems.append(f"{what}: you predicted {guess!r}, this machine says {actual!r}")
+    return _report(problems, passed)
+
+
+def check_eof_prediction(first_read: bytes, second_read: bytes) -> bool:
+    """Check a prediction: a writer sends b"hello" and closes; what do two os.read(fd, 100) calls return?"""
+    with Workspace() as ws:
+        fifo = ws.fifo()
+        r = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+        try:
+            w = os.open(fifo, os.O_WRONLY)
+            os.write(w, b"hello")
+            os.close(w)
+            actual = (os.read(r, 100), os.read(r, 100))
+        finally:
+            os.close(r)
+    problems, passed = [], 0
+    for what, guess, real in [("first read", first_read, actual[0]), ("second read", second_read, actual[1])]:
+        if guess == real:
+            passed += 1
+        else:
+            problems.append(f"{what}: you predicted {guess!r}, this machine says {real!r}")
+    return _report(problems, passed)

@@ -1,0 +1,142 @@
+"""The exercise self-checks pass good answers and catch the typical wrong ones."""
+
+from __future__ import annotations
+
+import codecs
+import os
+import select
+import stat
+
+import pytest
+
+from ipc_helpers import open_fifo, read_all
+from ipc_helpers.exercises import (
+    HINTS,
+    check_decode_chunks,
+    check_ensure_fifo,
+    check_eof_prediction,
+    check_is_fifo,
+    check_nonblocking_predictions,
+    check_pipe_buf_prediction,
+    check_read_lines,
+    check_receive,
+    check_sticky_hup_prediction,
+    hint,
+)
+
+
+def test_is_fifo(capsys):
+    def good(path):
+        try:
+            return stat.S_ISFIFO(os.lstat(path).st_mode)
+        except FileNotFoundError:
+            return False
+
+    def follows_links(path):
+        return os.path.exists(path) and stat.S_ISFIFO(os.stat(path).st_mode)
+
+    assert check_is_fifo(good)
+    assert not check_is_fifo(follows_links)
+    assert "link-to-fifo: returned True" in capsys.readouterr().out
+    assert not check_is_fifo(lambda p: stat.S_ISFIFO(os.lstat(p).st_mode))  # crashes on "missing"
+
+
+def test_ensure_fifo(capsys):
+    def good(path, mode):
+        try:
+            os.mkfifo(path, mode)
+        except FileExistsError:
+            if not stat.S_ISFIFO(os.lstat(path).st_mode):
+                raise
+        else:
+            os.chmod(path, mode)
+
+    def book_style(path, mode):
+        if not os.path.exists(path):
+            os.mkfifo(path, mode)
+            os.chmod(path, mode)
+
+    assert check_ensure_fifo(good)
+    assert not check_ensure_fifo(book_style)
+    out = capsys.readouterr().out
+    assert "regular file in the way was accepted" in out
+
+
+def test_nonblocking_predictions():
+    assert check_nonblocking_predictions(True, "ENXIO", b"")
+    assert not check_nonblocking_predictions(False, "ENXIO", b"")
+    assert not check_nonblocking_predictions(True, "ENOENT", b"")
+
+
+def test_decode_chunks():
+    def good(chunks):
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        return "".join(decoder.decode(c) for c in chunks) + decoder.decode(b"", final=True)
+
+    assert check_decode_chunks(good)
+    assert not check_decode_chunks(lambda chunks: "".join(c.decode() for c in chunks))
+    assert not check_decode_chunks(lambda chunks: "".join(c.decode(errors="replace") for c in chunks))
+
+
+def _good_read_lines(fd):
+    messages, buffer = [], bytearray()
+    while chunk := os.read(fd, 65536):
+        buffer += chunk
+        *complete, rest = buffer.split(b"\n")
+        messages.extend(bytes(line) for line in complete)
+        buffer = bytearray(rest)
+    if buffer:
+        raise EOFError("cut short")
+    return messages
+
+
+@pytest.mark.timeout(120)
+def test_read_lines(capsys):
+    assert check_read_lines(_good_read_lines)
+
+    def one_read_per_message(fd):  # assumes one read = one message
+        return [chunk.rstrip(b"\n") for chunk in iter(lambda: os.read(fd, 65536), b"")]
+
+    assert not check_read_lines(one_read_per_message)
+
+    def never_stops(fd):  # treats b'' as "no data yet"
+        while True:
+            os.read(fd, 10) if fd >= 0 else None
+
+    assert not check_read_lines(never_stops, timeout=1)
+    assert "did not return within" in capsys.readouterr().out
+
+
+@pytest.mark.timeout(120)
+def test_receive():
+    def good(path):
+        fd = open_fifo(path, "r", timeout=10)
+        try:
+            return read_all(fd, timeout=10).decode()
+        finally:
+            os.close(fd)
+
+    def book(path):
+        fd = open_fifo(path, "r", timeout=10)
+        try:
+            return os.read(fd, 22).decode()
+        finally:
+            os.close(fd)
+
+    assert check_receive(good)
+    assert not check_receive(book)
+
+
+def test_predictions():
+    assert check_pipe_buf_prediction(select.PIPE_BUF, 0)
+    assert not check_pipe_buf_prediction(65536, 0)
+    assert check_sticky_hup_prediction("POLLHUP", 3)
+    assert not check_sticky_hup_prediction("POLLHUP", 1)
+    assert check_eof_prediction(b"hello", b"")
+    assert not check_eof_prediction(b"hello", b"hello")
+
+
+def test_every_hint_prints(capsys):
+    for name in HINTS:
+        hint(name)
+    assert capsys.readouterr().out.count("Hint (") == len(HINTS)
