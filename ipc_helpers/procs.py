@@ -17,6 +17,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import weakref
 from pathlib import Path
 
@@ -34,9 +35,12 @@ def running_children() -> int:
 class ChildProcess:
     """A running Python child process whose output is captured.
 
-    ``pid`` is its process id.  After :meth:`wait` returns, ``returncode``,
-    ``stdout`` and ``stderr`` (text) are set.  Use it as a context manager:
-    leaving the block kills the child if it is still running and reaps it.
+    ``pid`` is its process id.  ``stdout`` and ``stderr`` hold what it has
+    printed so far (text); two small threads keep reading them, so a child
+    that prints a lot can never stall on a full output pipe.  After
+    :meth:`wait` returns, ``returncode`` is set and the output is complete.
+    Use it as a context manager: leaving the block kills the child if it is
+    still running and reaps it.
     """
 
     def __init__(self, argv: list[str], *, input: bytes = b"", cwd: str | os.PathLike[str] | None = None):
@@ -51,20 +55,45 @@ class ChildProcess:
         self.pid: int = self._popen.pid
         _STARTED.add(self)
         self.returncode: int | None = None
-        self.stdout = ""
-        self.stderr = ""
-        stdin, self._popen.stdin = self._popen.stdin, None  # communicate() must not touch it
+        self._output = {"stdout": bytearray(), "stderr": bytearray()}
+        self._changed = threading.Condition()
+        self._drains = [
+            threading.Thread(target=self._drain, args=(name,), daemon=True, name=f"drain-{name}")
+            for name in self._output
+        ]
+        for thread in self._drains:
+            thread.start()
         try:
             # The child reads all of its standard input before doing anything
             # else, so this returns as soon as the child has started.
-            stdin.write(input)
+            self._popen.stdin.write(input)
         except BrokenPipeError:  # the child died at once; wait() will say why
             pass
         finally:
             try:
-                stdin.close()
+                self._popen.stdin.close()
             except BrokenPipeError:
                 pass
+
+    def _drain(self, name: str) -> None:
+        stream = self._popen.stdout if name == "stdout" else self._popen.stderr
+        with stream:
+            while chunk := stream.read1(65536):
+                with self._changed:
+                    self._output[name] += chunk
+                    self._changed.notify_all()
+        with self._changed:  # end of output: the child has exited (or closed it)
+            self._changed.notify_all()
+
+    @property
+    def stdout(self) -> str:
+        """What the child has written to its standard output so far."""
+        return self._output["stdout"].decode("utf-8", "replace")
+
+    @property
+    def stderr(self) -> str:
+        """What the child has written to its standard error so far."""
+        return self._output["stderr"].decode("utf-8", "replace")
 
     def wait(self, timeout: float | None = None) -> int:
         """Wait for the child to exit and return its exit status.
@@ -75,14 +104,14 @@ class ChildProcess:
         """
         if self.returncode is None:
             try:
-                out, err = self._popen.communicate(timeout=timeout)
+                status = self._popen.wait(timeout)
             except subprocess.TimeoutExpired:
                 raise FifoTimeoutError(
                     f"the {self._role} process was still running after {timeout:g} s"
                 ) from None
-            self.stdout = out.decode("utf-8", "replace")
-            self.stderr = err.decode("utf-8", "replace")
-            self.returncode = self._popen.returncode
+            for thread in self._drains:
+                thread.join(5)  # the pipes close when the child exits
+            self.returncode = status
         return self.returncode
 
     def kill(self) -> None:
@@ -135,7 +164,28 @@ class FifoPeer(ChildProcess):
 
     @property
     def events(self) -> list[dict]:
-        return [json.loads(line) for line in self.stdout.splitlines() if line.startswith("{")]
+        complete_lines = self.stdout.split("\n")[:-1]
+        return [json.loads(line) for line in complete_lines if line.startswith("{")]
+
+    def wait_for_event(self, name: str, timeout: float = 10) -> dict:
+        """Block until the process has reported event ``name`` (for example
+        ``"open-start"``) and return it.  Raises :class:`FifoTimeoutError`
+        after ``timeout`` seconds, or :class:`PeerError` if the process exited
+        without reporting it.
+        """
+
+        def found() -> dict | None:
+            return next((e for e in self.events if e["event"] == name), None)
+
+        with self._changed:
+            self._changed.wait_for(lambda: found() is not None or self._popen.poll() is not None, timeout)
+        event = found()
+        if event is not None:
+            return event
+        if self._popen.poll() is not None:
+            self.wait()
+            raise PeerError(f"the {self._role} process exited before '{name}'", self.returncode, self.stderr)
+        raise FifoTimeoutError(f"the {self._role} process did not report '{name}' within {timeout:g} s")
 
     @property
     def received(self) -> bytes:

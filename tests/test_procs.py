@@ -59,6 +59,7 @@ def test_writer_sends_bytes_unchanged(tmp_path):
 def test_writer_blocks_in_open_until_a_reader_comes(tmp_path):
     p = make_fifo(tmp_path / "f")
     with launch_writer(p, b"x") as w:
+        w.wait_for_event("open-start", timeout=20)
         time.sleep(0.5)
         assert w.running
         assert read_from(p) == b"x"
@@ -175,6 +176,28 @@ def test_reader_read_once_like_the_book(tmp_path):
         os.close(fd)
         assert r.wait(10) == 0
         assert r.received == b"Hello from pid [419430"
+
+
+def test_reader_output_larger_than_a_pipe_does_not_stall(tmp_path):
+    """The reader reports every byte on its stdout; the parent must keep draining it."""
+    data = os.urandom(300_000)
+    p = make_fifo(tmp_path / "f")
+    with launch_reader(p) as r, launch_writer(p, data) as w:
+        assert w.wait(20) == 0  # waiting on the writer first must not deadlock
+        assert r.wait(20) == 0
+        assert r.received == data
+
+
+def test_wait_for_event(tmp_path):
+    p = make_fifo(tmp_path / "f")
+    with launch_writer(p, b"x") as w:
+        event = w.wait_for_event("open-start", timeout=20)
+        assert event["event"] == "open-start" and "opened" not in [e["event"] for e in w.events]
+        with pytest.raises(FifoTimeoutError, match="did not report 'opened'"):
+            w.wait_for_event("opened", timeout=0.3)
+    with launch_writer(tmp_path / "missing", b"x") as w:
+        with pytest.raises(PeerError, match="exited before 'opened'"):
+            w.wait_for_event("opened", timeout=20)
 
 
 def test_lifetime_bounds_a_forgotten_child(tmp_path):
