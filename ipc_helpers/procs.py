@@ -27,6 +27,16 @@ _CHILD = str(Path(__file__).with_name("_child.py"))
 _STARTED: weakref.WeakSet[ChildProcess] = weakref.WeakSet()
 
 
+def child_environment() -> dict[str, str]:
+    """The environment for child Python processes: ours, without coloured output.
+
+    Jupyter kernels set FORCE_COLOR, and from Python 3.13 on a child would then
+    print its tracebacks with terminal colour codes; a learner should see plain
+    text, the same on every Python version.
+    """
+    return {**os.environ, "PYTHON_COLORS": "0", "NO_COLOR": "1"}
+
+
 def running_children() -> int:
     """How many processes started by these helpers are still running (for clean-up checks)."""
     return sum(1 for child in list(_STARTED) if child.running)
@@ -51,6 +61,7 @@ class ChildProcess:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             cwd=cwd,
+            env=child_environment(),
         )
         self.pid: int = self._popen.pid
         _STARTED.add(self)

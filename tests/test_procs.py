@@ -217,3 +217,13 @@ def test_no_shell_anywhere():
     for source in pathlib.Path(ipc_helpers.__file__).parent.glob("*.py"):
         text = source.read_text()
         assert "shell=True" not in text and "os.system" not in text, source
+
+
+def test_child_tracebacks_are_plain_text_even_when_color_is_forced(tmp_path, monkeypatch):
+    monkeypatch.setenv("FORCE_COLOR", "1")  # what a Jupyter kernel sets
+    script = tmp_path / "boom.py"
+    script.write_text("raise ValueError('boom')\n")
+    with run_script(script) as child:
+        assert child.wait(10) == 1
+    assert "\x1b[" not in child.stderr
+    assert child.stderr.strip().splitlines()[-1] == "ValueError: boom"
