@@ -102,7 +102,7 @@ def ledger_of_new_child(context: BaseContext, entry: str, timeout: float = 30) -
     one-way ``Pipe`` for the answer, ``start``, wait at most ``timeout``
     seconds for the answer, then :func:`stop`.  Returns ``None`` if no answer
     came in time, and raises ``EOFError`` if the child ended without answering.
-Blocks at most about twice ``timeout``.
+    Blocks at most about twice ``timeout``.
     """
     receive, send = context.Pipe(duplex=False)
     child = context.Process(target=add_to_ledger, args=(entry, send))
