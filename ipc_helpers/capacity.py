@@ -338,7 +338,10 @@ def reader_leaves_early(
     end as its standard output (so the program writes into the FIFO), reads
     ``take`` bytes, and closes the read end while the program is still
     writing.  The program runs with ``LC_ALL=C`` so its messages are in
-    English, and with ``restore_signals`` passed to ``subprocess``.
+    English, without colours in Python's tracebacks (``PYTHON_COLORS=0``,
+    ``NO_COLOR=1``: ipykernel sets ``FORCE_COLOR=1`` for its children, and
+    Python 3.13 then colours tracebacks), and with ``restore_signals``
+    passed to ``subprocess``.
 
     Blocks until the program exits; it is killed (and this raises
     :class:`FifoTimeoutError`) if it is still running after ``timeout`` seconds.
@@ -353,7 +356,7 @@ def reader_leaves_early(
                 stdout=w,
                 stderr=subprocess.PIPE,
                 restore_signals=restore_signals,
-                env={**os.environ, "LC_ALL": "C"},
+                env={**os.environ, "LC_ALL": "C", "PYTHON_COLORS": "0", "NO_COLOR": "1"},
             )
         finally:
             os.close(w)  # only the program holds the write end now
