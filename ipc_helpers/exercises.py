@@ -5,8 +5,10 @@ a set of cases and prints one line per problem it finds, with a hint about
 what went wrong, or a single line saying that everything passes.  It returns
 True when everything passed, so a notebook cell can ``assert`` it.
 
-Every check is bounded in time: it uses temporary FIFOs, real writer
-processes with timeouts, and removes everything it created.
+Every check is bounded in time: it uses temporary FIFOs and real writer
+processes with timeouts, runs your code in a thread that it stops waiting for
+after a time limit (completing any FIFO open that thread is stuck in), and
+removes everything it created.
 """
 
 from __future__ import annotations
@@ -21,22 +23,31 @@ from pathlib import Path
 
 from .fifo import Workspace, make_fifo
 from .procs import launch_writer
+from .show import short
+
+#: The name of every thread in which a check runs the learner's code.
+CHECK_THREAD = "self-check"
 
 HINTS = {
-    "is-fifo": "Look at the file type without following symbolic links: os.lstat() and stat.S_ISFIFO(). "
-    "A missing path is not a FIFO (catch FileNotFoundError).",
-    "ensure-fifo": "Do not ask first. Try os.mkfifo(); if it raises FileExistsError, look at what is there "
-    "with os.lstat() and accept it only if stat.S_ISFIFO() says so. Then os.chmod() for the exact mode.",
+    "is-fifo": "Look at the file type without following symbolic links: which stat function does not "
+    "follow them, and which function of the stat module recognises a FIFO? A missing path is not a FIFO: "
+    "no exception may escape.",
+    "ensure-fifo": "Do not ask first: try to create the FIFO, and only if that fails because something "
+    "is already there, look at what it is (without following links). mkfifo's mode is reduced by the "
+    "umask; which call sets permissions exactly?",
     "nonblocking-open": "Chapter 04: O_NONBLOCK treats the two ends differently. One end may open alone, "
     "the other is refused at once (which errno?). A read with no writer connected returns...",
-    "decode-chunks": "A chunk can end in the middle of a character. codecs.getincrementaldecoder('utf-8')() "
-    "keeps the unfinished bytes until the next chunk; call it with final=True at the end.",
+    "decode-chunks": "A chunk can end in the middle of a character, so decoding each chunk on its own "
+    "fails. The codecs module has a decoder that keeps unfinished bytes until the next chunk; "
+    "remember to tell it when the input is over.",
     "read-lines": "Keep a bytearray buffer. After each os.read, split off every complete line "
     "(up to b'\\n'). "
     "At end of file (os.read returns b''), leftover bytes mean the last message was cut short.",
-    "pipe-buf": "Chapter 07: writes of at most select.PIPE_BUF bytes are atomic; how many records can break?",
-    "receive": "Open with open_fifo(path, 'r', timeout=...) so a missing writer cannot freeze you, read with "
-    "read_all (until every writer has closed, not a fixed 22 bytes), close in a finally block, then decode.",
+    "pipe-buf": "Chapter 07: the limit has a name in the select module, and man 7 pipe says what the "
+    "kernel promises for writes of at most that many bytes.",
+    "receive": "The book's reader has three flaws: its open() can wait forever, it reads a fixed 22 bytes "
+    "instead of until end of file, and it does not close the descriptor if something fails. "
+    "ipc_helpers has an open and a read that take a timeout (chapter 00 uses both).",
     "sticky-hup": "Chapter 08: once the last writer has gone, poll() reports the same event on every call "
     "until a new writer connects (or you close the FIFO).",
     "eof-sequence": "Chapter 05 and the explorer (09): data first, then end of file once no writer is left.",
@@ -83,11 +94,21 @@ def check_is_fifo(is_fifo: Callable[[str], bool]) -> bool:
                 "missing": False,
             }
             for name, expected in cases.items():
-                try:
-                    got = is_fifo(str(ws / name))
-                except Exception as exc:  # noqa: BLE001 - reported to the learner
-                    problems.append(f"{name}: raised {type(exc).__name__}: {exc}")
+                kind, got = _call_bounded(
+                    is_fifo,
+                    (str(ws / name),),
+                    5,
+                    fifo=ws / "fifo",
+                    why="does it open the path? Opening a FIFO waits for the other end; "
+                    "look at it without opening it",
+                )
+                if kind == "raised":
+                    extra = " (nothing at a path is not a FIFO: return False)" if name == "missing" else ""
+                    problems.append(f"{name}: raised {type(got).__name__}: {short(got)}{extra}")
                     continue
+                if kind != "ok":
+                    problems.append(f"{name}: is_fifo() {kind} {got}")
+                    break
                 if got is not expected:
                     extra = (
                         " (a symbolic link is not a FIFO, even if it points to one)" if "link" in name else ""
@@ -110,63 +131,77 @@ def check_ensure_fifo(ensure_fifo: Callable[[str, int], object]) -> bool:
         # 1. creates a FIFO with the exact mode, whatever the umask
         old = os.umask(0o077)
         try:
-            ensure_fifo(str(ws / "a"), 0o620)
-        except Exception as exc:  # noqa: BLE001
-            problems.append(f"creating a new FIFO raised {type(exc).__name__}: {exc}")
+            kind, value = _call_bounded(ensure_fifo, (str(ws / "a"), 0o620), 5, fifo=ws / "a", why=_OPENS)
         finally:
             os.umask(old)
-        if (ws / "a").is_fifo() and (os.lstat(ws / "a").st_mode & 0o777) == 0o620:
+        if kind != "ok":
+            problems.append(f"creating a new FIFO: {_outcome(kind, value)}")
+        elif (ws / "a").is_fifo() and (os.lstat(ws / "a").st_mode & 0o777) == 0o620:
             passed += 1
-        elif not problems:
+        else:
             problems.append("the FIFO was not created with exactly mode 0o620 (the umask was 0o077)")
         # 2. an existing FIFO is fine
-        try:
-            ensure_fifo(str(ws / "a"), 0o620)
-            passed += 1
-        except Exception as exc:  # noqa: BLE001
-            problems.append(f"calling it again on the same FIFO raised {type(exc).__name__}: {exc}")
-        # 3. many threads at once on one path all succeed
+        if (ws / "a").is_fifo():
+            kind, value = _call_bounded(ensure_fifo, (str(ws / "a"), 0o620), 5, fifo=ws / "a", why=_OPENS)
+            if kind == "ok":
+                passed += 1
+            else:
+                problems.append(f"calling it again on the same FIFO: {_outcome(kind, value)}")
+        # 3. many threads at once on one path all succeed.  The window between a
+        # check and the mkfifo is short, so a racy solution is given 20 chances.
         errors: list[BaseException] = []
-        barrier = threading.Barrier(8)
+        stuck = False
+        for round_ in range(20):
+            path = str(ws / f"race-{round_}")
+            barrier = threading.Barrier(8)
 
-        def racer() -> None:
-            try:
-                barrier.wait(5)
-                ensure_fifo(str(ws / "race"), 0o600)
-            except BaseException as exc:  # noqa: BLE001
-                errors.append(exc)
+            def racer(path: str = path, barrier: threading.Barrier = barrier) -> None:
+                try:
+                    barrier.wait(5)
+                    ensure_fifo(path, 0o600)
+                except BaseException as exc:  # noqa: BLE001
+                    errors.append(exc)
 
-        threads = [threading.Thread(target=racer) for _ in range(8)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(10)
-        if errors:
-            problems.append(f"{len(errors)} of 8 simultaneous calls failed, e.g. {errors[0]!r}: a race")
+            threads = [threading.Thread(target=racer, daemon=True, name=CHECK_THREAD) for _ in range(8)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(10)
+            if any(t.is_alive() for t in threads):
+                stuck = True
+                _unblock(path)
+            if errors or stuck:
+                break
+        if stuck:
+            problems.append(f"8 simultaneous calls did not return within 10 s: {_OPENS}")
+        elif errors:
+            problems.append(
+                f"{len(errors)} of 8 simultaneous calls failed, e.g. {type(errors[0]).__name__}: "
+                f"{short(errors[0])}: a race (another thread created the FIFO between your check "
+                "and your mkfifo)"
+            )
         else:
             passed += 1
         # 4. a regular file is refused and left alone
         (ws / "file").write_bytes(b"keep")
-        try:
-            ensure_fifo(str(ws / "file"), 0o600)
-            problems.append("a regular file in the way was accepted: it must raise FileExistsError")
-        except FileExistsError:
+        kind, value = _call_bounded(ensure_fifo, (str(ws / "file"), 0o600), 5, why=_OPENS)
+        if kind == "raised" and isinstance(value, FileExistsError):
             passed += 1
-        except Exception as exc:  # noqa: BLE001
-            problems.append(
-                f"a regular file in the way raised {type(exc).__name__}, expected FileExistsError"
-            )
+        elif kind == "ok":
+            problems.append("a regular file in the way was accepted: it must raise FileExistsError")
+        else:
+            problems.append(f"a regular file in the way: {_outcome(kind, value)}, expected FileExistsError")
         if (ws / "file").read_bytes() != b"keep" or (ws / "file").is_fifo():
             problems.append("the regular file in the way was changed or replaced")
         # 5. a dangling symlink is refused
         os.symlink("nowhere", ws / "dangling")
-        try:
-            ensure_fifo(str(ws / "dangling"), 0o600)
-            problems.append("a dangling symbolic link was accepted: it must raise FileExistsError")
-        except FileExistsError:
+        kind, value = _call_bounded(ensure_fifo, (str(ws / "dangling"), 0o600), 5, why=_OPENS)
+        if kind == "raised" and isinstance(value, FileExistsError):
             passed += 1
-        except Exception as exc:  # noqa: BLE001
-            problems.append(f"a dangling symlink raised {type(exc).__name__}, expected FileExistsError")
+        elif kind == "ok":
+            problems.append("a dangling symbolic link was accepted: it must raise FileExistsError")
+        else:
+            problems.append(f"a dangling symbolic link: {_outcome(kind, value)}, expected FileExistsError")
     return _report(problems, passed)
 
 
@@ -291,38 +326,83 @@ def check_read_lines(read_lines: Callable[[int], list[bytes]], timeout: float = 
             outcome = _run_reader(read_lines, fifo, data, parts, timeout, open_fifo)
             if outcome == ("ok", messages):
                 passed += 1
-            else:
-                problems.append(f"sent {_preview(messages)}: {outcome[0]} {_preview(outcome[1])}")
+                continue
+            problems.append(f"sent {_preview(messages)}: {_outcome(*outcome)}")
+            if outcome[0] not in ("ok", "raised"):
+                return _report(problems, passed)  # a reader that hangs: stop here
         outcome = _run_reader(read_lines, fifo, b"complete\ncut sho", [9, 7], timeout, open_fifo)
         if outcome[0] == "raised" and isinstance(outcome[1], EOFError):
             passed += 1
         else:
-            problems.append(
-                f"a last message without b'\\n' must raise EOFError; got {outcome[0]} {outcome[1]!r}"
-            )
+            problems.append(f"a last message without b'\\n' must raise EOFError; it {_outcome(*outcome)}")
     return _report(problems, passed)
 
 
-def _call_bounded(func: Callable, arg: object, timeout: float) -> tuple[str, object]:
-    """Call the learner's ``func(arg)`` in a thread, so code that never returns cannot hang the cell.
+_OPENS = "does it open the path? Opening a FIFO waits until the other end is opened"
+
+
+def _call_bounded(
+    func: Callable,
+    args: tuple,
+    timeout: float,
+    *,
+    fifo: str | os.PathLike[str] | None = None,
+    why: str = "does it stop at end of file (os.read returns b'')?",
+) -> tuple[str, object]:
+    """Call the learner's ``func(*args)`` in a thread, so code that never returns cannot hang the cell.
 
     Returns ("ok", value), ("raised", exception) or ("did not return within", reason).
+    If it does not return and ``fifo`` is given, an ``open()`` of that FIFO the
+    thread may be stuck in is completed (see :func:`_unblock`), so no thread is
+    left blocked for ever.
     """
     result: dict = {}
 
     def target() -> None:
         try:
-            result["ok"] = func(arg)
+            result["ok"] = func(*args)
         except Exception as exc:  # noqa: BLE001 - reported to the learner
             result["raised"] = exc
 
-    thread = threading.Thread(target=target, daemon=True)
+    thread = threading.Thread(target=target, daemon=True, name=CHECK_THREAD)
     thread.start()
     thread.join(timeout)
     if thread.is_alive():
-        return ("did not return within", f"{timeout:g} s: does it stop at end of file (os.read returns b'')?")
+        if fifo is not None:
+            _unblock(fifo)
+            thread.join(1)
+        return ("did not return within", f"{timeout:g} s: {why}")
     kind = "raised" if "raised" in result else "ok"
     return (kind, result[kind])
+
+
+def _unblock(fifo: str | os.PathLike[str]) -> None:
+    """Complete an ``open()`` of ``fifo`` that some thread is blocked in, whichever end it opens.
+
+    A non-blocking open for reading always succeeds and releases a blocked
+    writer; while we hold it, a non-blocking open for writing succeeds too and
+    releases a blocked reader.  Both are closed at once.  Never blocks.
+    """
+    try:
+        r = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        return  # gone, or not a FIFO: nothing to release
+    try:
+        w = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+        os.close(w)
+    except OSError:
+        pass
+    finally:
+        os.close(r)
+
+
+def _outcome(kind: str, value: object) -> str:
+    """One learner-readable phrase for a result of :func:`_call_bounded`."""
+    if kind == "ok":
+        return f"returned {_preview(value)}"
+    if kind == "raised":
+        return f"raised {type(value).__name__}: {short(value)}"
+    return f"{kind} {value}"
 
 
 def _run_reader(read_lines, fifo: Path, data: bytes, parts, timeout: float, open_fifo):
@@ -330,7 +410,7 @@ def _run_reader(read_lines, fifo: Path, data: bytes, parts, timeout: float, open
     with launch_writer(fifo, data, parts=parts, pause=0.05):
         fd = open_fifo(fifo, "r", timeout=timeout)
         try:
-            kind, value = _call_bounded(read_lines, fd, timeout)
+            kind, value = _call_bounded(read_lines, (fd,), timeout)
         finally:
             os.close(fd)
     if kind == "ok" and not isinstance(value, list):
@@ -346,8 +426,13 @@ def _preview(value) -> str:
 # ---------------------------------------------------------------- receive (the book's reader, fixed)
 
 
-def check_receive(receive: Callable[[str], str], timeout: float = 10) -> bool:
-    """Check ``receive(path) -> str``: the whole UTF-8 message from one writer, however long."""
+def check_receive(receive: Callable[[str, float], str], timeout: float = 10) -> bool:
+    """Check ``receive(path, timeout) -> str``: the whole UTF-8 message from one writer, however long.
+
+    Last, it calls ``receive(path, 1)`` with no writer at all: that must raise
+    ``TimeoutError`` (``FifoTimeoutError`` is one) within a few seconds, not
+    return ``""`` and not wait for ever.
+    """
     messages = [
         "Hello from pid [61017]",
         "Hello from pid [4194303]",
@@ -359,15 +444,29 @@ def check_receive(receive: Callable[[str], str], timeout: float = 10) -> bool:
         fifo = ws.fifo()
         for message in messages:
             with launch_writer(fifo, message, delay_before_open=0.1):
-                kind, value = _call_bounded(receive, str(fifo), timeout)
-            if kind == "raised":
-                problems.append(f"{_preview(message)}: raised {type(value).__name__}: {value}")
-            elif kind != "ok":
-                problems.append(f"{_preview(message)}: receive() {kind} {value}")
-            elif value != message:
+                kind, value = _call_bounded(receive, (str(fifo), timeout), timeout + 5, fifo=fifo)
+            if kind == "ok" and value == message:
+                passed += 1
+            elif kind == "ok":
                 problems.append(f"sent {_preview(message)}, received {_preview(value)}")
             else:
-                passed += 1
+                problems.append(f"sent {_preview(message)}: receive() {_outcome(kind, value)}")
+                if kind != "raised":
+                    return _report(problems, passed)
+        # No writer ever comes.
+        kind, value = _call_bounded(
+            receive, (str(fifo), 1), 6, fifo=fifo, why="with no writer it must give up after timeout seconds"
+        )
+        if kind == "raised" and isinstance(value, TimeoutError):
+            passed += 1
+        elif kind == "ok":
+            problems.append(
+                f"with no writer, receive(path, 1) returned {_preview(value)}: it must raise TimeoutError "
+                "(an empty result is the b'' trap of chapter 04: no writer yet looks like end of file)"
+            )
+        else:
+            got = _outcome(kind, value)
+            problems.append(f"with no writer, receive(path, 1) {got} (expected TimeoutError)")
     return _report(problems, passed)
 
 

@@ -6,11 +6,14 @@ import codecs
 import os
 import select
 import stat
+import threading
+import time
 
 import pytest
 
 from ipc_helpers import open_fifo, read_all
 from ipc_helpers.exercises import (
+    CHECK_THREAD,
     HINTS,
     check_decode_chunks,
     check_ensure_fifo,
@@ -40,6 +43,15 @@ def test_is_fifo(capsys):
     assert "link-to-fifo: returned True" in capsys.readouterr().out
     assert not check_is_fifo(lambda p: stat.S_ISFIFO(os.lstat(p).st_mode))  # crashes on "missing"
 
+    def opens_it(path):  # opening a FIFO to look at it waits for a writer
+        with open(path, "rb"):
+            return True
+
+    assert not check_is_fifo(opens_it)  # returns instead of hanging
+    assert "did not return within" in capsys.readouterr().out
+    time.sleep(0.2)
+    assert not [t for t in threading.enumerate() if t.name == CHECK_THREAD]  # the stuck open was released
+
 
 def test_ensure_fifo(capsys):
     def good(path, mode):
@@ -60,6 +72,7 @@ def test_ensure_fifo(capsys):
     assert not check_ensure_fifo(book_style)
     out = capsys.readouterr().out
     assert "regular file in the way was accepted" in out
+    assert "a race" in out  # 20 rounds of 8 threads catch the check-then-create window
 
 
 def test_nonblocking_predictions():
@@ -108,23 +121,41 @@ def test_read_lines(capsys):
 
 
 @pytest.mark.timeout(120)
-def test_receive():
-    def good(path):
-        fd = open_fifo(path, "r", timeout=10)
+def test_receive(capsys):
+    def good(path, timeout):
+        fd = open_fifo(path, "r", timeout=timeout)
         try:
-            return read_all(fd, timeout=10).decode()
+            return read_all(fd, timeout=timeout).decode()
         finally:
             os.close(fd)
 
-    def book(path):
-        fd = open_fifo(path, "r", timeout=10)
+    def book(path, timeout):
+        fd = open_fifo(path, "r", timeout=timeout)
         try:
             return os.read(fd, 22).decode()
         finally:
             os.close(fd)
 
+    def no_timeout(path, timeout):  # a plain blocking open: waits for ever without a writer
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            return read_all(fd).decode()
+        finally:
+            os.close(fd)
+
+    def nonblocking_trap(path, timeout):  # never waits, so it reads b'' before the writer comes
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        try:
+            return os.read(fd, 1 << 20).decode()
+        finally:
+            os.close(fd)
+
     assert check_receive(good)
     assert not check_receive(book)
+    capsys.readouterr()
+    assert not check_receive(no_timeout)
+    assert "with no writer, receive(path, 1) did not return within" in capsys.readouterr().out
+    assert not check_receive(nonblocking_trap)
 
 
 def test_predictions():
