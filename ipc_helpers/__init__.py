@@ -15,7 +15,7 @@ block and what it raises.
 """
 
 from .errors import FifoTimeoutError, NotAFifoError, PeerError, TruncatedMessageError
-from .fifo import Workspace, make_fifo, open_fifo, path_kind, read_all, temp_fifo
+from .fifo import Workspace, bytes_waiting, make_fifo, open_fifo, path_kind, read_all, temp_fifo
 from .procs import ChildProcess, FifoPeer, launch_reader, launch_writer, run_script, running_children
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "NotAFifoError",
     "PeerError",
     "Workspace",
+    "bytes_waiting",
     "launch_reader",
     "launch_writer",
     "make_fifo",

@@ -21,12 +21,12 @@ import select
 import signal
 import subprocess
 import sys
-import termios
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from .errors import FifoTimeoutError
+from .fifo import bytes_waiting  # noqa: F401 - the package's one FIONREAD helper, used here by the notebook
 
 StrPath = str | os.PathLike[str]
 
@@ -84,17 +84,6 @@ def set_pipe_size(fd: int, size: int) -> int:
     if not HAS_PIPE_SIZE:
         raise NotImplementedError("F_SETPIPE_SZ exists only on Linux")
     return fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, size)
-
-
-def bytes_waiting(fd: int) -> int:
-    """How many bytes sit in the pipe behind ``fd``, written but not yet read (``FIONREAD``).
-
-    Never blocks and reads nothing.  (``os.stat`` cannot tell you: a FIFO's
-    size on disk is always 0.)
-    """
-    buf = bytearray(4)
-    fcntl.ioctl(fd, termios.FIONREAD, buf)
-    return int.from_bytes(buf, sys.byteorder)
 
 
 def fill(fd: int, chunk: bytes) -> int:

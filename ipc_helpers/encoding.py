@@ -10,9 +10,10 @@ the notebook shows the same thing happening with a real writer process.
 
 from __future__ import annotations
 
-import array
 import re
 from dataclasses import dataclass
+
+from .fifo import bytes_waiting  # noqa: F401 - the package's one FIONREAD helper, used here by the notebook
 
 #: The message the book's writer sends, before the PID is filled in.
 BOOK_FORMAT = b"Hello from pid [%d]"
@@ -100,17 +101,3 @@ def fixed_read_report(pid_digits: int = 7, read_size: int = BOOK_READ_SIZE) -> s
 
 def _count(data: bytes) -> str:
     return f"{len(data)} byte{'' if len(data) == 1 else 's'}"
-
-
-def bytes_waiting(fd: int) -> int:
-    """How many bytes sit in the pipe behind ``fd``, not yet read.
-
-    Uses the ``FIONREAD`` ioctl (Linux and macOS).  Reads nothing, never
-    blocks.  Raises ``OSError`` if ``fd`` is not open.
-    """
-    import fcntl
-    import termios
-
-    count = array.array("i", [0])
-    fcntl.ioctl(fd, termios.FIONREAD, count, True)
-    return count[0]

@@ -42,7 +42,6 @@ import json
 import os
 import queue
 import signal
-import struct
 import subprocess
 import sys
 import threading
@@ -52,6 +51,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
+
+from .fifo import bytes_waiting
 
 READER, WRITER = "reader", "writer"
 
@@ -634,16 +635,14 @@ def _shutdown(
 def bytes_in_pipe(fd: int) -> int | None:
     """How many bytes sit in the pipe behind ``fd`` (``ioctl(FIONREAD)``), or ``None`` if unknown.
 
-    Works on either end of a pipe or FIFO on Linux.  Never blocks.
+    Works on either end of a pipe or FIFO.  Never blocks.  Unlike
+    :func:`ipc_helpers.fifo.bytes_waiting`, which it uses, a closed descriptor
+    gives ``None`` too.
     """
     try:
-        import fcntl
-        import termios
-
-        raw = fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0")
-    except (ImportError, AttributeError, OSError):
+        return bytes_waiting(fd)
+    except OSError:
         return None
-    return struct.unpack("i", raw)[0]
 
 
 class _End:

@@ -9,6 +9,7 @@ descriptor open when they fail.
 
 from __future__ import annotations
 
+import array
 import contextlib
 import errno
 import os
@@ -334,6 +335,26 @@ def _peer_connected(fd: int, mode: str) -> bool:
 # --------------------------------------------------------------------------
 # Reading
 # --------------------------------------------------------------------------
+
+
+def bytes_waiting(fd: int) -> int | None:
+    """How many bytes sit in the pipe behind ``fd`` (either end), written but not yet read.
+
+    Asks the kernel with ``ioctl(fd, FIONREAD)`` (Linux and macOS).  Reads
+    nothing and never blocks.  ``os.stat`` cannot tell you this: a FIFO's size
+    in the file system is always 0.  Returns ``None`` where the system has no
+    ``FIONREAD`` (Windows).  Raises ``OSError`` if ``fd`` is not open.
+    """
+    try:
+        import fcntl
+        import termios
+    except ImportError:  # pragma: no cover - Windows
+        return None
+    if not hasattr(termios, "FIONREAD"):  # pragma: no cover
+        return None
+    count = array.array("i", [0])
+    fcntl.ioctl(fd, termios.FIONREAD, count, True)
+    return count[0]
 
 
 def read_all(fd: int, *, timeout: float | None = None) -> bytes:

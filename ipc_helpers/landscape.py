@@ -12,14 +12,14 @@ Linux can answer, and return ``None`` elsewhere so that a cell still runs.
 
 from __future__ import annotations
 
-import array
 import os
-import sys
 from multiprocessing import shared_memory
 from multiprocessing.connection import Connection
 from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
 from multiprocessing.queues import Queue
+
+from .fifo import bytes_waiting  # noqa: F401 - the package's one FIONREAD helper, used here by the notebook
 
 #: A module-level list.  Every process that imports this module has its own
 #: copy of it; chapter 01 uses it to show that processes do not share memory.
@@ -149,23 +149,3 @@ def describe_fd(fd: int) -> str | None:
         return os.readlink(f"{_FD_DIR}/{fd}")
     except OSError:
         return None
-
-
-def bytes_waiting(fd: int) -> int | None:
-    """How many bytes wait in the pipe or FIFO behind ``fd``, unread.
-
-    Uses ``ioctl(fd, FIONREAD)``, which Linux and macOS support for pipes.
-    Does not read or remove anything, never blocks.  Returns ``None`` where
-    ``FIONREAD`` is not available (Windows).  Raises ``OSError`` if ``fd`` is
-    not open.
-    """
-    if sys.platform == "win32":  # pragma: no cover - no fcntl/termios there
-        return None
-    import fcntl
-    import termios
-
-    if not hasattr(termios, "FIONREAD"):  # pragma: no cover
-        return None
-    count = array.array("i", [0])
-    fcntl.ioctl(fd, termios.FIONREAD, count, True)
-    return count[0]

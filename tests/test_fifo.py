@@ -518,3 +518,23 @@ def test_exceptions_are_public_and_subclass_builtins():
     assert issubclass(ipc_helpers.FifoTimeoutError, TimeoutError)
     e = FifoTimeoutError("no peer", "/x")
     assert str(e) == "no peer: '/x'" and e.partial == b""
+
+
+def test_bytes_waiting_counts_unread_bytes_on_either_end(tmp_path):
+    if not hasattr(os, "O_NONBLOCK"):
+        pytest.skip("POSIX only")
+    p = make_fifo(tmp_path / "f")
+    r = os.open(p, os.O_RDONLY | os.O_NONBLOCK)
+    w = os.open(p, os.O_WRONLY | os.O_NONBLOCK)
+    try:
+        assert ipc_helpers.bytes_waiting(r) == 0
+        os.write(w, b"x" * 1234)
+        assert ipc_helpers.bytes_waiting(r) == ipc_helpers.bytes_waiting(w) == 1234
+        assert os.stat(p).st_size == 0  # the file system never sees the data
+        os.read(r, 1000)
+        assert ipc_helpers.bytes_waiting(r) == 234
+    finally:
+        os.close(r)
+        os.close(w)
+    with pytest.raises(OSError):
+        ipc_helpers.bytes_waiting(r)
