@@ -15,6 +15,7 @@ NBVAL_FLAGS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_san
 help:
 	@echo "make lab       set up .venv if needed, then open JupyterLab on notebooks/ (ARGS=... passes options)"
 	@echo "make test      set up .venv if needed, then run ruff, the unit tests and every notebook (strict nbval)"
+	@echo "make test-all  run the whole suite on each Python 3.10-3.13 found (PATH or pyenv), each in .venv-3.X"
 	@echo "make test-browser  open every notebook in real JupyterLab in headless Chromium and check the widgets (needs chromium)"
 	@echo "make execute   re-run every notebook in place (Restart & Run All) to regenerate stored outputs"
 	@echo "make clean     remove .venv and caches"
@@ -49,12 +50,19 @@ test: venv
 	$(BIN)/ruff check ipc_helpers tests tools benchmarks notebooks
 	$(BIN)/python -m pytest $(NBVAL_FLAGS) $(ARGS)
 
+# Every supported Python that is installed, each in its own .venv-3.X; one summary line per version.
+# ARGS are passed to pytest; VERSIONS=3.11,3.13 limits the versions.
+.PHONY: test-all
+test-all:
+	$(PYTHON) tools/test_all.py $(if $(VERSIONS),--versions $(VERSIONS)) $(if $(ARGS),-- $(ARGS))
+
 # Quicker loops for authors.
 unit: venv
 	$(BIN)/python -m pytest tests $(ARGS)
 
+# The hygiene tests come along so that tests/conftest.py (own TMPDIR, leftover check) is loaded.
 notebooks: venv
-	$(BIN)/python -m pytest $(NBVAL_FLAGS) notebooks $(ARGS)
+	$(BIN)/python -m pytest $(NBVAL_FLAGS) tests/test_notebook_hygiene.py notebooks $(ARGS)
 
 execute: venv
 	$(BIN)/python tools/execute_notebooks.py $(ARGS)
@@ -72,13 +80,13 @@ test-browser: venv
 	@$(MAKE) --no-print-directory $(BROWSER_STAMP)
 	@chromium="$${CHROMIUM:-$$(if [ -x /usr/bin/chromium ]; then echo /usr/bin/chromium; else command -v chromium; fi)}"; \
 	if [ -z "$$chromium" ] || [ ! -x "$$chromium" ]; then \
-		echo "make test-browser needs the Chromium browser, and it was not found (looked for /usr/bin/chromium and chromium on PATH)."; \
-		echo "  Debian/Ubuntu:  sudo apt-get install chromium     (Ubuntu may call it chromium-browser)"; \
-		echo "  elsewhere: install Chromium or Chrome and run  CHROMIUM=/path/to/chromium make test-browser"; \
-		echo "make test does not need a browser."; \
+		echo "make test-browser needs the Chromium browser and did not find it ($${CHROMIUM:+CHROMIUM=$$CHROMIUM, }/usr/bin/chromium, chromium on PATH)."; \
+		echo "  Debian:     sudo apt-get install chromium"; \
+		echo "  elsewhere:  install Chromium or Google Chrome, then  CHROMIUM=/path/to/the/browser make test-browser"; \
+		echo "Playwright's own browser download is not used. make test does not need a browser."; \
 		exit 1; \
 	fi; \
 	CHROMIUM="$$chromium" $(BIN)/python -m pytest tests/browser $(ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info
+	rm -rf $(VENV) .venv-3.* .pytest_cache .ruff_cache build *.egg-info screenshots

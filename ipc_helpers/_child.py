@@ -13,6 +13,7 @@ error as one readable line, with exit status 1 (not a FIFO) or 2 (broken pipe).
 """
 
 import base64
+import errno
 import json
 import os
 import signal
@@ -41,7 +42,20 @@ def open_fifo(spec, flags):
             fail(f"{spec['role']}: {path} is not a FIFO; refusing to touch it", 1)
     time.sleep(spec.get("delay_before_open", 0))
     event("open-start")
-    fd = os.open(path, flags)  # blocks until the other end is opened
+    if not spec.get("require_fifo", True):
+        fd = os.open(path, flags)  # like the book: whatever is there
+    else:
+        # The path may have been swapped since the check above: never follow
+        # a symbolic link, and make sure that what was opened is a FIFO.
+        try:
+            fd = os.open(path, flags | getattr(os, "O_NOFOLLOW", 0))  # blocks until the other end opens
+        except OSError as exc:
+            if exc.errno != errno.ELOOP:
+                raise
+            fail(f"{spec['role']}: {path} is not a FIFO (a symbolic link); refusing to touch it", 1)
+        if not stat.S_ISFIFO(os.fstat(fd).st_mode):
+            os.close(fd)
+            fail(f"{spec['role']}: {path} is not a FIFO; refusing to touch it", 1)
     event("opened")
     return fd
 

@@ -412,10 +412,35 @@ def _run_reader(read_lines, fifo: Path, data: bytes, parts, timeout: float, open
         try:
             kind, value = _call_bounded(read_lines, (fd,), timeout)
         finally:
-            os.close(fd)
+            _close_when_unused(fd)
     if kind == "ok" and not isinstance(value, list):
         return ("returned a non-list", value)
     return (kind, value)
+
+
+def _close_when_unused(fd: int) -> None:
+    """Close ``fd``, even if a learner's thread that never returned still reads from it.
+
+    Simply closing would free the number, and the next ``os.open`` would reuse
+    it: the stray thread would then steal bytes meant for the next case.  So
+    the number keeps pointing at a pipe whose writer is gone (every read
+    returns ``b""``) until every self-check thread has finished.
+    """
+    if not any(t.name == CHECK_THREAD and t.is_alive() for t in threading.enumerate()):
+        os.close(fd)
+        return
+    dead_r, dead_w = os.pipe()
+    os.close(dead_w)
+    os.dup2(dead_r, fd, inheritable=False)
+    os.close(dead_r)
+
+    def close_later() -> None:
+        for t in threading.enumerate():
+            if t.name == CHECK_THREAD:
+                t.join()
+        os.close(fd)
+
+    threading.Thread(target=close_later, daemon=True, name="self-check-closer").start()
 
 
 def _preview(value) -> str:

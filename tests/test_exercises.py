@@ -112,12 +112,29 @@ def test_read_lines(capsys):
 
     assert not check_read_lines(one_read_per_message)
 
-    def never_stops(fd):  # treats b'' as "no data yet"
-        while True:
-            os.read(fd, 10) if fd >= 0 else None
+    stop = threading.Event()
+    stolen = []
 
-    assert not check_read_lines(never_stops, timeout=1)
-    assert "did not return within" in capsys.readouterr().out
+    def never_stops(fd):  # treats b'' as "no data yet" (until the test ends)
+        while not stop.is_set():
+            try:
+                stolen.append(os.read(fd, 10))
+            except OSError:
+                pass
+
+    try:
+        assert not check_read_lines(never_stops, timeout=1)
+        assert "did not return within" in capsys.readouterr().out
+        # The stray thread must not read what later checks send through new descriptors.
+        assert check_read_lines(_good_read_lines)
+        stolen.clear()
+        time.sleep(0.2)
+        assert set(stolen) <= {b""}
+    finally:
+        stop.set()
+        for t in threading.enumerate():
+            if t.name.startswith("self-check"):
+                t.join(10)
 
 
 @pytest.mark.timeout(120)

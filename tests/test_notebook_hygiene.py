@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import getpass
 import json
+import os
 import re
 from pathlib import Path
 
@@ -57,6 +59,14 @@ def test_execution_counts_are_1_to_n(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
+def test_results_carry_their_cells_execution_count(path):
+    for cell in code_cells(load(path)):
+        for output in cell["outputs"]:
+            if output["output_type"] == "execute_result":
+                assert output["execution_count"] == cell["execution_count"], source(cell)[:200]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
 def test_no_saved_widget_state(path):
     nb = load(path)
     assert "widgets" not in nb["metadata"]
@@ -76,21 +86,49 @@ def test_errors_only_in_cells_tagged_raises_exception(path):
             assert has_error, f"cell tagged raises-exception raises nothing:\n{source(cell)[:200]}"
 
 
+def _user_names() -> set[str]:
+    """This machine's user names, as they could leak into an output."""
+    names = {os.environ.get(v, "") for v in ("USER", "LOGNAME", "USERNAME")}
+    try:
+        names.add(getpass.getuser())
+    except (KeyError, OSError):  # no user name for this uid (containers)
+        pass
+    return {n for n in names if len(n) >= 3}
+
+
 VOLATILE = [
-    (r"/home/|/Users/|/root/", "an absolute home path"),
-    (r"/tmp/|/var/folders/", "an absolute temporary path"),
-    (r"\bpid[ =:]*\[?\d{2,}", "a raw process id"),
+    (r"/home/|/Users/|/root/|~/", "an absolute home path"),
+    (r"/tmp/|/var/folders/|/var/tmp/|/private/var/", "an absolute temporary path"),
+    (re.escape(str(ROOT)), "the absolute path of this checkout"),
+    (r"(?i)\bpid\b[\s:=#\[]{0,3}\d{2,}|\bprocess (id )?\d{3,}", "a raw process id"),
     (r"0x[0-9a-f]{8,}", "a memory address"),
+] + [
+    (rf"(?i)(?<![\w-]){re.escape(name)}(?![\w-])", f"the user name {name!r}")
+    for name in sorted(_user_names())
 ]
+
+
+def volatile(text: str) -> list[str]:
+    return [what for pattern, what in VOLATILE if re.search(pattern, text)]
+
+
+def test_volatile_patterns_catch_what_they_should():
+    assert volatile("Hello from pid [4194303]") and volatile("PID: 1234") and volatile("process 48213 exited")
+    assert volatile("'/tmp/ipc-tutorial-x/my_pipe'") and volatile("/home/ann/x") and volatile(str(ROOT / "x"))
+    assert volatile("<object at 0x7f3a2c1b9e80>")
+    assert not volatile("pid [<PID>] 22 bytes, PIPE_BUF: 4096, 2 processes")
+    for name in _user_names():
+        assert volatile(f"owner: {name}") and not volatile(f"owner: {name}x")
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
 def test_no_volatile_text_in_outputs(path):
+    """No home or temporary paths, user names, process ids or addresses in stored outputs."""
     for cell in code_cells(load(path)):
         for output in cell["outputs"]:
             text = output_text(output)
-            for pattern, what in VOLATILE:
-                assert not re.search(pattern, text), f"{what} in an output: {text[:300]!r}"
+            found = volatile(text)
+            assert not found, f"{found[0]} in an output: {text[:300]!r}"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
@@ -136,9 +174,34 @@ def test_chapter_anatomy(path):
         assert heading in markdown, f"missing {heading!r}"
 
 
+def chapter_table_rows() -> list[str]:
+    """The data rows of the table in the README's "Chapters" section."""
+    section = README.split("\n## Chapters", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("|")]
+    return [row for row in rows[2:]]  # skip the header and the |---| line
+
+
 def test_every_notebook_is_in_the_readme_chapter_table_and_back():
     linked = set(re.findall(r"\]\(notebooks/(\d\d-[^)]+\.ipynb)\)", README))
-    assert linked == {p.name for p in NOTEBOOKS}
+    names = {p.name for p in NOTEBOOKS}
+    assert not names - linked, f"notebooks missing from the README chapter table: {sorted(names - linked)}"
+    assert not linked - names, f"README links to notebooks that do not exist: {sorted(linked - names)}"
+
+
+ROW = r"\| \[(\d\d) — [^]]+\]\(notebooks/((\d\d)-[^)]+\.ipynb)\) \| [^|]+ \| [^|]*\d+ min \|"
+
+
+def test_every_chapter_table_row_has_a_notebook():
+    rows = chapter_table_rows()
+    assert rows, "no chapter table in the README"
+    names = {p.name for p in NOTEBOOKS}
+    for row in rows:
+        m = re.fullmatch(ROW, row)
+        assert m, f"a chapter row not like | [NN — Title](notebooks/NN-slug.ipynb) | ... | N min |: {row}"
+        assert m.group(2) in names, f"a chapter row without its notebook: {row}"
+        assert m.group(1) == m.group(3), f"the number in the title and the file differ: {row}"
+    listed = [re.search(r"notebooks/([^)]+)", row).group(1) for row in rows]
+    assert listed == sorted(listed) and len(set(listed)) == len(listed), "rows out of order or repeated"
 
 
 def test_output_markers_are_real_and_say_why():

@@ -1,0 +1,554 @@
+"""Every chapter notebook in real JupyterLab, in headless Chromium: what a learner sees.
+
+nbval runs the kernel only. This test opens each notebook in the JupyterLab UI,
+runs all cells from the Run menu and checks the page:
+
+- the notebook opens without an error dialog, and its kernel starts;
+- every cell runs; error outputs appear only in cells tagged ``raises-exception``
+  (a traceback inside a widget's output counts too);
+- every widget output renders as a control: no "Error displaying widget", no
+  "model not found", no broken-widget placeholder (a front-end/back-end version
+  mismatch shows up here and nowhere else);
+- sliders and buttons can be used: nudging each slider (arrow key) and clicking each
+  button must not make the kernel report an exception from a widget callback, nor
+  keep it busy for more than 30 s;
+- the FIFO explorer of chapter 09 changes its displayed state on clicks as its unit
+  tests say (CSS classes from the docstring of ``ipc_helpers.explorer.explorer_ui``);
+- one screenshot per notebook is saved in screenshots/ and is a real, non-blank PNG.
+
+Run it with ``make test-browser`` (it is not part of ``make test``); ``ARGS="-k 05"`` picks
+notebooks. ``IPC_BROWSER_NOTEBOOKS=/some/dir`` runs the same checks on the notebooks of another
+folder, e.g. a copy with a widget broken on purpose, to see the test fail.
+
+How it knows when things are done: JupyterLab runs with ``expose_app_in_browser``, and the test
+reads ``window.jupyterapp`` (cell models, execution counts, the kernel's messages) but drives the
+page only as a learner would: the Run menu, clicks, Ctrl+Enter.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+
+import pytest
+from _jlab import NOTEBOOKS, JupyterLab, pids_with_arg, png_summary
+
+NOTEBOOK_NAMES = sorted(p.name for p in NOTEBOOKS.glob("[0-9][0-9]-*.ipynb"))
+EXPLORER = "09-fifo-explorer.ipynb"
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+OPEN_TIMEOUT = 90  # s: page load and kernel start, on a busy 2-core machine
+RUN_TIMEOUT = 300  # s: all cells of one notebook (nbval allows 60 s per cell)
+RENDER_TIMEOUT = 30  # s: widgets to render after the last cell ran
+CLICK_TIMEOUT = 30  # s: the kernel to handle one click
+
+# --- JavaScript run in the page. JupyterLab is started with expose_app_in_browser, so
+# window.jupyterapp is the running application; it is only read, never used to run cells.
+
+NOTEBOOK_STATE_JS = """(name) => {
+  const app = window.jupyterapp;
+  const w = app && app.shell.currentWidget;
+  if (!w || !w.content || !w.sessionContext || !w.context || w.context.path !== name) return null;
+  const session = w.sessionContext.session;
+  const kernel = session && session.kernel;
+  return {
+    ready: w.context.isReady,
+    kernel: kernel ? kernel.status : null,
+    kernelId: kernel ? kernel.id : null,
+    kernelName: kernel ? kernel.name : null,
+    // Requests the kernel is still working on (main shell and subshells), and ms since its last message.
+    busy: window.__ipcBusy ? window.__ipcBusy.size : 0,
+    executed: window.__ipcExecuted || 0,  // cells the kernel started since the page opened
+    quietMs: window.__ipcLastIopub ? Date.now() - window.__ipcLastIopub : null,
+    cells: w.content.widgets.map((c) => {
+      const code = c.model.type === 'code';
+      return {
+        type: c.model.type,
+        count: code ? c.model.executionCount : null,
+        running: code && c.model.executionState === 'running',
+        errors: code ? c.model.outputs.toJSON().filter((o) => o.output_type === 'error')
+                         .map((o) => o.ename + ': ' + o.evalue) : [],
+      };
+    }),
+  };
+}"""
+
+# The kernel's own status is not enough: ipywidgets handles widget messages in a kernel *subshell*,
+# whose "idle" JupyterLab shows as the kernel's status while the main shell still runs a cell. So
+# track busy/idle per request, from every status message.
+INSTALL_KERNEL_LISTENER_JS = """() => {
+  const w = window.jupyterapp.shell.currentWidget;
+  window.__ipcKernelErrors = [];
+  window.__ipcBusy = new Set();
+  window.__ipcLastIopub = Date.now();
+  window.__ipcExecuted = 0;
+  w.sessionContext.iopubMessage.connect((_, msg) => {
+    window.__ipcLastIopub = Date.now();
+    if (msg.header.msg_type === 'execute_input') window.__ipcExecuted += 1;
+    const parent = msg.parent_header && msg.parent_header.msg_id;
+    if (msg.header.msg_type === 'status' && parent) {
+      if (msg.content.execution_state === 'busy') window.__ipcBusy.add(parent);
+      else if (msg.content.execution_state === 'idle') window.__ipcBusy.delete(parent);
+    }
+    if (msg.header.msg_type === 'error') {
+      window.__ipcKernelErrors.push({
+        parent: msg.parent_header ? msg.parent_header.msg_type : null,
+        error: msg.content.ename + ': ' + msg.content.evalue,
+      });
+    }
+  });
+}"""
+
+WIDGET_OUTPUTS_JS = """(mime) => {
+  const w = window.jupyterapp.shell.currentWidget;
+  const found = [];
+  const bad = (node) => !!node.querySelector('.jupyter-widgets-error-widget')
+      || /Error displaying widget|model not found/i.test(node.textContent);
+  w.content.widgets.forEach((c, i) => {
+    if (c.model.type !== 'code') return;
+    c.model.outputs.toJSON().forEach((o, j) => {
+      if (!(o.data && o.data[mime])) return;
+      const child = c.outputArea.widgets[j];
+      const node = child && child.node.querySelector('.jp-OutputArea-output');
+      let state = 'pending';
+      if (node && bad(node)) state = 'error';
+      else if (node && node.querySelector('.jupyter-widgets')) state = 'ok';
+      found.push({cell: i, state, text: node ? node.innerText.slice(0, 300) : '(no output node)'});
+    });
+  });
+  return found;
+}"""
+
+# Tracebacks shown inside widgets (an Output widget), which are not in the cell's own outputs.
+# (A broken widget nested in a box is caught by WIDGET_OUTPUTS_JS, which scans the whole output.)
+NESTED_PROBLEMS_JS = """() => {
+  const w = window.jupyterapp.shell.currentWidget;
+  const cells = w.content.widgets.map((c) => c.node);
+  const cellOf = (el) => cells.indexOf(el.closest('.jp-Cell'));
+  const problems = [];
+  w.content.node.querySelectorAll(
+      '.jupyter-widgets .jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')
+    .forEach((el) => {
+      const text = el.innerText;
+      if (/Traceback \\(most recent call last\\)|^-{20,}\\s*\\n\\s*\\w+(Error|Exception)/m.test(text))
+        problems.push({cell: cellOf(el), kind: 'traceback in a widget output', text: text.slice(0, 400)});
+    });
+  return problems;
+}"""
+
+
+def notebook_tags(path: Path) -> list[list[str]]:
+    """The tags of each cell of the .ipynb file, by cell index."""
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    return [list(cell.get("metadata", {}).get("tags", [])) for cell in nb["cells"]]
+
+
+def wait_until(predicate, timeout: float, interval: float = 0.25):
+    """Call ``predicate`` until it returns something truthy; return it, or None after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(interval)
+
+
+class NotebookPage:
+    """One notebook opened in its own JupyterLab page (own workspace, own kernel)."""
+
+    def __init__(self, lab: JupyterLab, context, name: str) -> None:
+        self.lab = lab
+        self.name = name
+        self.tags: list[list[str]] = []  # read in open(), from the copy JupyterLab serves
+        self.page = context.new_page()
+        self.page.set_default_timeout(30_000)
+        self.console_errors: list[str] = []
+        self.page.on("console", lambda m: m.type == "error" and self.console_errors.append(m.text))
+        self.page.on("pageerror", lambda e: self.console_errors.append(f"uncaught: {e}"))
+        self.kernel_id: str | None = None
+
+    # -- helpers --------------------------------------------------------------------------------
+    def state(self) -> dict | None:
+        return self.page.evaluate(NOTEBOOK_STATE_JS, self.name)
+
+    def dialogs(self) -> list[str]:
+        return [d.inner_text().strip() for d in self.page.locator(".jp-Dialog").all() if d.is_visible()]
+
+    def widget_console_errors(self) -> str:
+        lines = [
+            e.strip().splitlines()[0][:300]
+            for e in self.console_errors
+            if re.search(r"widget|module|version|model", e, re.I)
+        ]
+        return "\n    ".join(dict.fromkeys(lines[-5:])) or "(nothing about widgets in the browser console)"
+
+    def fail(self, message: str) -> None:
+        pytest.fail(f"{self.name}: {message}", pytrace=False)
+
+    def wait_kernel_idle(self, timeout: float) -> bool:
+        """True once the kernel has finished every request and been quiet for a moment."""
+        streak = 0
+
+        def idle() -> bool:
+            nonlocal streak
+            st = self.state()
+            quiet = (
+                st is not None
+                and st["kernel"] == "idle"
+                and st["busy"] == 0
+                and (st["quietMs"] or 0) >= 500
+                and not any(c["running"] for c in st["cells"])
+            )
+            streak = streak + 1 if quiet else 0
+            return streak >= 3
+
+        return bool(wait_until(idle, timeout, interval=0.2))
+
+    # -- steps ----------------------------------------------------------------------------------
+    def open(self) -> None:
+        workspace = re.sub(r"[^a-z0-9]", "", self.name.lower())
+        self.page.goto(self.lab.lab_url(f"ws{workspace}", self.name), wait_until="domcontentloaded")
+
+        def opened():
+            if self.dialogs():
+                return "dialog"
+            st = self.state()
+            return st and st["ready"] and st["kernel"] == "idle" and "ok"
+
+        result = wait_until(opened, OPEN_TIMEOUT, interval=0.3)
+        if result == "dialog" or self.dialogs():
+            shown = "\n    ".join(self.dialogs())
+            self.fail(f"JupyterLab showed a dialog while opening the notebook:\n    {shown}")
+        if result is None:
+            st = self.state()
+            self.fail(
+                f"the notebook did not open with an idle kernel within {OPEN_TIMEOUT} s "
+                f"(kernel status: {st and st['kernel']})"
+            )
+        st = self.state()
+        self.kernel_id = st["kernelId"]
+        try:
+            self.tags = notebook_tags(self.lab.root_dir / self.name)
+        except (ValueError, KeyError) as e:
+            self.fail(f"not a valid notebook file: {e}")
+        if len(st["cells"]) != len(self.tags):
+            self.fail(f"JupyterLab shows {len(st['cells'])} cells, the file has {len(self.tags)}")
+        self.page.evaluate(INSTALL_KERNEL_LISTENER_JS)
+        self.page.evaluate("() => window.jupyterapp.shell.collapseLeft()")
+
+    def run_all(self) -> dict:
+        """Run > Run All Cells from the menu bar; wait until every cell ran (or Run All stopped)."""
+        self.page.locator(".lm-MenuBar-item").filter(has_text=re.compile(r"^\s*Run\s*$")).click()
+        self.page.locator(".lm-Menu .lm-Menu-item:not(.lm-mod-disabled)").filter(
+            has_text=re.compile(r"^\s*Run All Cells\s*$")
+        ).click()
+        streak = 0
+
+        def finished():
+            # Done when every code cell has run, or Run All stopped at an error no tag allows;
+            # and nothing is running any more (three polls in a row).
+            nonlocal streak
+            st = self.state()
+            if st is None:
+                streak = 0
+                return None
+            code = [(i, c) for i, c in enumerate(st["cells"]) if c["type"] == "code"]
+            stopped = any(c["errors"] and "raises-exception" not in self.tags[i] for i, c in code)
+            # The stored execution counts are there before anything runs: count executions too.
+            all_ran = st["executed"] >= len(code) and all(c["count"] is not None for _, c in code)
+            done = (
+                st["kernel"] == "idle"
+                and st["busy"] == 0
+                and not any(c["running"] for _, c in code)
+                and (all_ran or stopped)
+            )
+            streak = streak + 1 if done else 0
+            return st if streak >= 3 else None
+
+        st = wait_until(finished, RUN_TIMEOUT, interval=0.3)
+        if st is None:
+            st = self.state() or {"cells": [], "kernel": None}
+            running = [i for i, c in enumerate(st["cells"]) if c["running"]]
+            not_run = [i for i, c in enumerate(st["cells"]) if c["type"] == "code" and c["count"] is None]
+            self.fail(
+                f"Run All Cells did not finish within {RUN_TIMEOUT} s "
+                f"(kernel: {st['kernel']}; cell running: {running}; cells not run yet: {not_run})"
+            )
+        return st
+
+    def run_cell(self, index: int) -> dict:
+        """Select cell ``index`` with a click on its prompt and run it with Ctrl+Enter."""
+        before = self.state()["cells"][index]["count"] or 0
+        cell = self.page.locator(".jp-Notebook .jp-Cell").nth(index)
+        cell.locator(".jp-InputPrompt").first.click()
+        self.page.keyboard.press("Control+Enter")
+        ran = wait_until(lambda: (self.state()["cells"][index]["count"] or 0) > before, CLICK_TIMEOUT)
+        if not ran or not self.wait_kernel_idle(RUN_TIMEOUT):
+            self.fail(f"cell {index} did not run again after Ctrl+Enter")
+        return self.state()
+
+    def check_cells(self, st: dict) -> list[str]:
+        problems = []
+        for i, cell in enumerate(st["cells"]):
+            tagged = "raises-exception" in self.tags[i]
+            if cell["errors"] and not tagged:
+                problems.append(
+                    f"cell {i} shows an error output but is not tagged raises-exception: {cell['errors'][0]}"
+                )
+        not_run = [i for i, c in enumerate(st["cells"]) if c["type"] == "code" and c["count"] is None]
+        if not_run:
+            problems.append(f"cells that never ran (Run All stopped early?): {not_run}")
+        for p in self.page.evaluate(NESTED_PROBLEMS_JS):
+            if p["kind"].startswith("traceback") and "raises-exception" in self.tags[p["cell"]]:
+                continue
+            problems.append(f"cell {p['cell']}: {p['kind']}: {p['text']}")
+        return problems
+
+    def check_widgets(self) -> list[str]:
+        def settled():
+            found = self.page.evaluate(WIDGET_OUTPUTS_JS, WIDGET_MIME)
+            return found if all(w["state"] != "pending" for w in found) else None
+
+        # An empty list means "no widget outputs": wait_until would treat it as not yet settled.
+        outputs = wait_until(lambda: (o := settled()) is not None and {"outputs": o}, RENDER_TIMEOUT)
+        outputs = outputs["outputs"] if outputs else None
+        if outputs is None:
+            outputs = self.page.evaluate(WIDGET_OUTPUTS_JS, WIDGET_MIME)
+        problems = []
+        for w in outputs:
+            if w["state"] == "error":
+                problems.append(
+                    f"cell {w['cell']}: the widget did not render in JupyterLab "
+                    f"(shows: {w['text'].strip()!r}). Usually the ipywidgets Python package and the "
+                    f"JupyterLab widget extension (jupyterlab_widgets / @jupyter-widgets) do not match, "
+                    f"or a widget asks for a front-end module version that is not installed. "
+                    f"Browser console:\n    {self.widget_console_errors()}"
+                )
+            elif w["state"] == "pending":
+                problems.append(f"cell {w['cell']}: the widget output stayed empty for {RENDER_TIMEOUT} s")
+        return problems
+
+    def kernel_errors(self, since: int = 0) -> list[dict]:
+        return self.page.evaluate("() => window.__ipcKernelErrors || []")[since:]
+
+    def check_callback_errors(self, since: int = 0) -> list[str]:
+        return [
+            f"the kernel reported an exception while handling a widget event ({e['parent']}): {e['error']}"
+            for e in self.kernel_errors(since)
+            if e["parent"] != "execute_request"
+        ]
+
+    def screenshot(self, folder: Path) -> Path:
+        self.page.evaluate(
+            """() => {
+              const first = document.querySelector('.jp-Notebook .jp-OutputArea-output .jupyter-widgets');
+              const target = first || document.querySelector('.jp-Notebook .jp-Cell');
+              if (target) target.scrollIntoView({block: 'center'});
+            }"""
+        )
+        self.page.wait_for_timeout(500)
+        path = folder / (Path(self.name).stem + ".png")
+        self.page.screenshot(path=str(path))
+        width, height, colors = png_summary(path)
+        assert (width, height) == (1280, 900), f"{path.name}: unexpected size {width}x{height}"
+        assert colors >= 16, f"{path.name}: the screenshot is blank ({colors} distinct colours)"
+        return path
+
+    def poke_widgets(self) -> list[str]:
+        """Nudge every slider and click every button (outside the explorer); report callback errors."""
+        problems: list[str] = []
+        before = len(self.kernel_errors())
+        notebook = self.page.locator(".jp-Notebook")
+        sliders = notebook.locator(".widget-slider .noUi-handle").all()
+        buttons = notebook.locator("button.jupyter-button").all()
+        for kind, element in [("slider", s) for s in sliders] + [("button", b) for b in buttons]:
+            if element.evaluate("e => !!e.closest('.ipc-explorer')") or not element.is_visible():
+                continue
+            if element.evaluate("e => e.disabled === true"):
+                continue
+            label = element.evaluate("e => (e.innerText || e.getAttribute('aria-valuetext') || '').trim()")
+            if kind == "slider":
+                element.focus()
+                self.page.keyboard.press("ArrowRight")
+            else:
+                element.click()
+            if not self.wait_kernel_idle(CLICK_TIMEOUT):
+                problems.append(f"the kernel stayed busy {CLICK_TIMEOUT} s after using the {kind} {label!r}")
+                break
+            for problem in self.check_callback_errors(before):
+                problems.append(f"after using the {kind} {label!r}: {problem}")
+            before = len(self.kernel_errors())
+        return problems
+
+    def close(self) -> None:
+        """Close the page (without saving) and shut its kernel down; check the process is gone."""
+        try:
+            self.page.close()
+        except Exception:  # the page may be gone after an interrupt; kernels still go
+            pass
+        finally:
+            self.lab.shutdown_all_kernels()
+        if self.kernel_id:
+            left = wait_until(lambda: not pids_with_arg(f"kernel-{self.kernel_id}.json"), 20)
+            assert left, f"{self.name}: kernel process still running after shutdown"
+
+
+def open_and_check(lab: JupyterLab, context, name: str, screenshots: Path | None) -> NotebookPage:
+    nb = NotebookPage(lab, context, name)
+    nb.open()
+    st = nb.run_all()
+    problems = nb.check_cells(st)
+    problems += nb.check_widgets()
+    problems += nb.check_callback_errors()
+    if nb.dialogs():
+        problems.append("a dialog is open: " + " | ".join(nb.dialogs()))
+    if screenshots is not None:
+        nb.screenshot(screenshots)
+    if problems:
+        nb.fail("\n  - " + "\n  - ".join(problems))
+    return nb
+
+
+@pytest.mark.timeout(OPEN_TIMEOUT + RUN_TIMEOUT + 120)
+@pytest.mark.parametrize("name", NOTEBOOK_NAMES)
+def test_notebook_runs_and_renders_in_jupyterlab(lab, browser_context, screenshots, name):
+    nb = None
+    try:
+        nb = open_and_check(lab, browser_context, name, screenshots)
+        problems = nb.poke_widgets()
+        if nb.dialogs():
+            problems.append("a dialog is open after using the widgets: " + " | ".join(nb.dialogs()))
+        if problems:
+            nb.fail("\n  - " + "\n  - ".join(problems))
+    finally:
+        if nb is not None:
+            nb.close()
+        else:
+            lab.shutdown_all_kernels()
+
+
+# --- Chapter 09: the explorer must respond to clicks. The CSS classes are the DOM contract in the
+# docstring of ipc_helpers.explorer.explorer_ui; the steps are the scenario of
+# tests/test_explorer.py::test_clicking_through_the_scenario, clicked in the page.
+
+EXPLORER_BUTTONS = [
+    "ipc-open-reader",
+    "ipc-open-writer",
+    "ipc-write",
+    "ipc-read",
+    "ipc-close-reader",
+    "ipc-close-writer",
+]
+EXPLORER_START = (
+    ["reader: not started", "writer: not started", "bytes in pipe: 0", "last read: nothing yet"],
+    {"ipc-open-reader", "ipc-open-writer"},
+)
+EXPLORER_STEPS = [
+    # (button clicked, lines the state display must then start with, buttons then enabled or None)
+    ("ipc-open-reader", ["reader: waiting in open"], {"ipc-open-writer", "ipc-close-reader"}),
+    (
+        "ipc-open-writer",
+        ["reader: open", "writer: open"],
+        {"ipc-write", "ipc-read", "ipc-close-reader", "ipc-close-writer"},
+    ),
+    ("ipc-write", ["bytes in pipe: 5"], None),  # the data field holds "hello"
+    ("ipc-read", ["last read: b'hello' (5 bytes)", "bytes in pipe: 0"], None),
+    ("ipc-read", ["last read: would block"], None),
+    ("ipc-close-writer", ["writer: closed"], None),
+    ("ipc-read", ["last read: b'' (end of file"], None),
+    ("ipc-close-reader", ["reader: closed", "writer: closed"], {"ipc-open-reader", "ipc-open-writer"}),
+]
+
+EXPLORER_CELLS_JS = """() => {
+  const w = window.jupyterapp.shell.currentWidget;
+  return w.content.widgets.map((c, i) => (c.node.querySelector('.ipc-explorer') ? i : -1))
+    .filter((i) => i >= 0);
+}"""
+
+
+def shows(text: str, expected: list[str]) -> bool:
+    lines = [line.strip() for line in text.splitlines()]
+    return all(any(line.startswith(e) for line in lines) for e in expected)
+
+
+class Explorer:
+    """The explorer box in the page, located by the CSS classes of the DOM contract."""
+
+    def __init__(self, nb: NotebookPage, cell: int) -> None:
+        self.nb = nb
+        self.box = nb.page.locator(".jp-Notebook .jp-Cell").nth(cell).locator(".ipc-explorer").first
+        self.state = self.box.locator(".ipc-state").first
+
+    def text(self) -> str:
+        return self.state.inner_text()
+
+    def button(self, css: str):
+        return self.box.locator(f"button.{css}, .{css} button").first
+
+    def enabled(self) -> set[str]:
+        return {css for css in EXPLORER_BUTTONS if not self.button(css).is_disabled()}
+
+    def log(self) -> str:
+        log = self.box.locator(".ipc-log").first
+        return log.inner_text()[:1500] if log.count() else "(no .ipc-log element)"
+
+    def check(self, what: str, expected: list[str], enabled: set[str] | None, before: str = "") -> None:
+        shown = wait_until(lambda: shows(self.text(), expected), 5)
+        if not shown and self.box.locator("button.ipc-refresh").count():
+            self.box.locator("button.ipc-refresh").first.click()  # events that arrived meanwhile
+            shown = wait_until(lambda: shows(self.text(), expected), CLICK_TIMEOUT)
+        errors = self.nb.check_callback_errors()
+        if not shown or errors:
+            self.nb.fail(
+                f"explorer: {what}: the state display should show {expected}.\n"
+                f"--- before:\n{before}\n--- now:\n{self.text()}\n--- event log:\n{self.log()}\n"
+                f"--- kernel errors: {errors or 'none'}"
+            )
+        if enabled is not None and self.enabled() != enabled:
+            self.nb.fail(
+                f"explorer: {what}: enabled buttons are {sorted(self.enabled())}, expected {sorted(enabled)}"
+            )
+
+
+@pytest.mark.timeout(OPEN_TIMEOUT + RUN_TIMEOUT + 180)
+def test_fifo_explorer_responds_to_clicks(lab, browser_context, screenshots):
+    if EXPLORER not in NOTEBOOK_NAMES:
+        pytest.skip(f"notebooks/{EXPLORER} does not exist yet (chapter 09 provides the explorer)")
+    nb = None
+    try:
+        nb = open_and_check(lab, browser_context, EXPLORER, screenshots=None)
+        cells = nb.page.evaluate(EXPLORER_CELLS_JS)
+        if not cells:
+            nb.fail("no element with the class ipc-explorer after Run All (see the DOM contract)")
+        explorer = Explorer(nb, cells[0])
+        if not shows(explorer.text(), EXPLORER_START[0]):
+            # Run All also ran the clean-up cell, which closed the explorer: run its cell again
+            # (Ctrl+Enter on the cell, as a learner would) to get a fresh one.
+            nb.run_cell(cells[0])
+            explorer = Explorer(nb, cells[0])
+        explorer.check("a fresh explorer", *EXPLORER_START)
+        explorer.box.scroll_into_view_if_needed()
+        explorer.box.locator(".ipc-write-data input").first.fill("hello")
+        for css, expected, enabled in EXPLORER_STEPS:
+            before = explorer.text()
+            button = explorer.button(css)
+            if button.count() == 0:
+                nb.fail(f"the explorer has no button with the class {css}")
+            button.click()
+            explorer.check(f"after clicking {css}", expected, enabled, before)
+        shot = screenshots / "09-fifo-explorer-clicked.png"
+        nb.page.screenshot(path=str(shot))
+        assert png_summary(shot)[2] >= 16, f"{shot.name} is blank"
+        # Leave nothing running: run the notebook's clean-up cell (the last code cell) again.
+        last = max(i for i, c in enumerate(nb.state()["cells"]) if c["type"] == "code")
+        st = nb.run_cell(last)
+        if st["cells"][last]["errors"]:
+            nb.fail(f"the clean-up cell failed when run again: {st['cells'][last]['errors']}")
+    finally:
+        if nb is not None:
+            nb.close()
+        else:
+            lab.shutdown_all_kernels()
