@@ -43,6 +43,13 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# A test run started in the background by a non-interactive shell (as a CI job
+# may be) inherits SIGINT *ignored*, and every child would too: then Ctrl-C
+# cannot interrupt anything, and the Ctrl-C tests (and nbval's interrupt of a
+# cell that runs too long) could not work.  Give the run what a terminal gives.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
 _RUN_TMP = Path(tempfile.mkdtemp(prefix="ipc-test-run-"))
 os.environ["TMPDIR"] = str(_RUN_TMP)
 tempfile.tempdir = str(_RUN_TMP)
