@@ -69,6 +69,17 @@ def _report(problems: list[str], passed: int) -> bool:
     return True
 
 
+def _compare_predictions(predictions: list[tuple[str, object, object]]) -> bool:
+    """Compare each (what, the learner's guess, the value measured here) and report."""
+    problems, passed = [], 0
+    for what, guess, actual in predictions:
+        if guess == actual:
+            passed += 1
+        else:
+            problems.append(f"{what}: you predicted {guess!r}, this machine says {actual!r}")
+    return _report(problems, passed)
+
+
 # ---------------------------------------------------------------- is_fifo
 
 
@@ -229,17 +240,13 @@ def check_nonblocking_predictions(reader_open_ok: bool, writer_errno: str, first
             actual_read = os.read(r, 100)
         finally:
             os.close(r)
-    problems, passed = [], 0
-    for what, guess, actual in [
-        ("the non-blocking reader opens", reader_open_ok, True),
-        ("the non-blocking writer's errno", writer_errno, actual_errno),
-        ("the first read returns", first_read, actual_read),
-    ]:
-        if guess == actual:
-            passed += 1
-        else:
-            problems.append(f"{what}: you predicted {guess!r}, this machine says {actual!r}")
-    return _report(problems, passed)
+    return _compare_predictions(
+        [
+            ("the non-blocking reader opens", reader_open_ok, True),
+            ("the non-blocking writer's errno", writer_errno, actual_errno),
+            ("the first read returns", first_read, actual_read),
+        ]
+    )
 
 
 def check_pipe_buf_prediction(largest_atomic_write: int, broken_records: int) -> bool:
@@ -515,16 +522,12 @@ def check_sticky_hup_prediction(event_name: str, times_reported_in_3_polls: int)
     first = results[0][0][1] if results[0] else 0
     actual_name = "+".join(name for bit, name in names.items() if first & bit) or "nothing"
     actual_count = sum(1 for r_ in results if r_)
-    problems, passed = [], 0
-    for what, guess, actual in [
-        ("the event", event_name, actual_name),
-        ("how many of 3 polls report it", times_reported_in_3_polls, actual_count),
-    ]:
-        if guess == actual:
-            passed += 1
-        else:
-            problems.append(f"{what}: you predicted {guess!r}, this machine says {actual!r}")
-    return _report(problems, passed)
+    return _compare_predictions(
+        [
+            ("the event", event_name, actual_name),
+            ("how many of 3 polls report it", times_reported_in_3_polls, actual_count),
+        ]
+    )
 
 
 def check_eof_prediction(first_read: bytes, second_read: bytes) -> bool:
@@ -539,10 +542,6 @@ def check_eof_prediction(first_read: bytes, second_read: bytes) -> bool:
             actual = (os.read(r, 100), os.read(r, 100))
         finally:
             os.close(r)
-    problems, passed = [], 0
-    for what, guess, real in [("first read", first_read, actual[0]), ("second read", second_read, actual[1])]:
-        if guess == real:
-            passed += 1
-        else:
-            problems.append(f"{what}: you predicted {guess!r}, this machine says {real!r}")
-    return _report(problems, passed)
+    return _compare_predictions(
+        [("first read", first_read, actual[0]), ("second read", second_read, actual[1])]
+    )

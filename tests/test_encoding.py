@@ -77,27 +77,6 @@ def test_report_for_the_book_case_and_a_seven_digit_pid():
         fixed_read_report(8)
 
 
-def test_bytes_waiting_counts_unread_bytes():
-    r, w = os.pipe()
-    try:
-        assert bytes_waiting(r) == 0
-        os.write(w, b"12345")
-        assert bytes_waiting(r) == 5
-        os.read(r, 2)
-        assert bytes_waiting(r) == 3
-    finally:
-        os.close(r)
-        os.close(w)
-
-
-def test_bytes_waiting_on_a_closed_fd_raises():
-    r, w = os.pipe()
-    os.close(r)
-    os.close(w)
-    with pytest.raises(OSError):
-        bytes_waiting(r)
-
-
 @pytest.mark.parametrize("pid", [61017, 123456, 4194303])
 def test_a_real_writer_and_the_books_read_agree_with_fixed_read(tmp_path, pid):
     p = make_fifo(tmp_path / "f")

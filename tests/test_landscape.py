@@ -190,11 +190,3 @@ def test_bytes_waiting_counts_unread_bytes_without_reading_them():
     finally:
         os.close(r)
         os.close(w)
-
-
-def test_bytes_waiting_on_a_closed_descriptor_raises():
-    r, w = os.pipe()
-    os.close(r)
-    os.close(w)
-    with pytest.raises(OSError):
-        bytes_waiting(r)
