@@ -193,26 +193,19 @@ def check_ensure_fifo(ensure_fifo: Callable[[str, int], object]) -> bool:
             )
         else:
             passed += 1
-        # 4. a regular file is refused and left alone
+        # 4. a regular file and 5. a dangling symlink are refused; the file is left alone
         (ws / "file").write_bytes(b"keep")
-        kind, value = _call_bounded(ensure_fifo, (str(ws / "file"), 0o600), 5, why=_OPENS)
-        if kind == "raised" and isinstance(value, FileExistsError):
-            passed += 1
-        elif kind == "ok":
-            problems.append("a regular file in the way was accepted: it must raise FileExistsError")
-        else:
-            problems.append(f"a regular file in the way: {_outcome(kind, value)}, expected FileExistsError")
+        os.symlink("nowhere", ws / "dangling")
+        for name, what in [("file", "a regular file in the way"), ("dangling", "a dangling symbolic link")]:
+            kind, value = _call_bounded(ensure_fifo, (str(ws / name), 0o600), 5, why=_OPENS)
+            if kind == "raised" and isinstance(value, FileExistsError):
+                passed += 1
+            elif kind == "ok":
+                problems.append(f"{what} was accepted: it must raise FileExistsError")
+            else:
+                problems.append(f"{what}: {_outcome(kind, value)}, expected FileExistsError")
         if (ws / "file").read_bytes() != b"keep" or (ws / "file").is_fifo():
             problems.append("the regular file in the way was changed or replaced")
-        # 5. a dangling symlink is refused
-        os.symlink("nowhere", ws / "dangling")
-        kind, value = _call_bounded(ensure_fifo, (str(ws / "dangling"), 0o600), 5, why=_OPENS)
-        if kind == "raised" and isinstance(value, FileExistsError):
-            passed += 1
-        elif kind == "ok":
-            problems.append("a dangling symbolic link was accepted: it must raise FileExistsError")
-        else:
-            problems.append(f"a dangling symbolic link: {_outcome(kind, value)}, expected FileExistsError")
     return _report(problems, passed)
 
 

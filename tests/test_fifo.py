@@ -124,12 +124,21 @@ def test_make_fifo_missing_parent(tmp_path):
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="/proc and /sys are Linux")
-@pytest.mark.parametrize("where", ["/proc/ipc-tutorial-test", "/sys/ipc-tutorial-test"])
+@pytest.mark.parametrize(
+    "where",
+    [
+        "/proc/ipc-tutorial-test",
+        "/sys/ipc-tutorial-test",
+        "/proc/self/ipc-tutorial-test",
+        "/sys/kernel/ipc-tutorial-test",
+    ],
+)
 def test_make_fifo_unusable_filesystems_give_clear_errors(where):
     with pytest.raises(OSError) as info:
         make_fifo(where)
     assert not isinstance(info.value, NotAFifoError)
     assert info.value.filename == where
+    assert not os.path.lexists(where)
     if info.value.errno in (errno.EPERM, errno.EACCES, errno.EROFS):
         assert "cannot hold a FIFO" in str(info.value)
 

@@ -7,6 +7,7 @@ import signal
 import time
 
 import pytest
+from helpers import alive
 
 from ipc_helpers import (
     FifoTimeoutError,
@@ -20,14 +21,6 @@ from ipc_helpers import (
 )
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs os.mkfifo (not on Windows)")
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def read_from(path, timeout=10) -> bytes:

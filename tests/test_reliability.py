@@ -32,9 +32,9 @@ import time
 import zlib
 
 import pytest
+from helpers import alive
 
 from ipc_helpers import (
-    NotAFifoError,
     PeerError,
     TruncatedMessageError,
     launch_reader,
@@ -47,14 +47,6 @@ from ipc_helpers.framing import HEADER, frame, recv_frame, send_frame
 pytestmark = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs os.mkfifo (not on Windows)")
 
 PIPE_BUF = getattr(select, "PIPE_BUF", 512)
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def wait_readable(fd: int, timeout: float = 10) -> None:
@@ -283,16 +275,6 @@ def test_open_fifo_in_a_missing_directory(tmp_path, mode):
     with pytest.raises(FileNotFoundError):
         open_fifo(tmp_path / "gone" / "f", mode, timeout=1)
     assert not (tmp_path / "gone").exists()
-
-
-@pytest.mark.skipif(sys.platform != "linux", reason="/proc and /sys are Linux")
-@pytest.mark.parametrize("where", ["/proc/self/ipc-tutorial-test", "/sys/kernel/ipc-tutorial-test"])
-def test_make_fifo_special_file_systems_deeper(where):
-    with pytest.raises(OSError) as info:
-        make_fifo(where)
-    assert not isinstance(info.value, NotAFifoError)
-    assert info.value.filename == where
-    assert not os.path.lexists(where)
 
 
 NOT_WRITABLE_CHILD = r"""
