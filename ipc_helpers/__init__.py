@@ -7,7 +7,8 @@ block and what it raises.
 - :func:`make_fifo`, :func:`temp_fifo`, :class:`Workspace`: create FIFOs safely.
 - :func:`open_fifo`, :func:`read_all`: open and read with an optional timeout.
 - :func:`launch_writer`, :func:`launch_reader`, :func:`run_script`: the other
-  end of the FIFO, in a separate process.
+  end of the FIFO, in a separate process; :func:`wait_until_blocked` and
+  :func:`blocked_in` ask Linux whether it is waiting in open, read or write.
 - :class:`NotAFifoError`, :class:`FifoTimeoutError`, :class:`PeerError`,
   :class:`TruncatedMessageError`.
 - Modules for single chapters: ``framing`` (messages in a byte stream),
@@ -16,7 +17,16 @@ block and what it raises.
 
 from .errors import FifoTimeoutError, NotAFifoError, PeerError, TruncatedMessageError
 from .fifo import Workspace, bytes_waiting, make_fifo, open_fifo, path_kind, read_all, temp_fifo
-from .procs import ChildProcess, FifoPeer, launch_reader, launch_writer, run_script, running_children
+from .procs import (
+    ChildProcess,
+    FifoPeer,
+    blocked_in,
+    launch_reader,
+    launch_writer,
+    run_script,
+    running_children,
+    wait_until_blocked,
+)
 
 __all__ = [
     "ChildProcess",
@@ -25,6 +35,7 @@ __all__ = [
     "NotAFifoError",
     "PeerError",
     "Workspace",
+    "blocked_in",
     "bytes_waiting",
     "launch_reader",
     "launch_writer",
@@ -36,4 +47,5 @@ __all__ = [
     "running_children",
     "temp_fifo",
     "TruncatedMessageError",
+    "wait_until_blocked",
 ]

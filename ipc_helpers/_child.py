@@ -12,13 +12,17 @@ parent can print a timeline of who waited for whom.  Problems go to standard
 error as one readable line, with exit status 1 (not a FIFO) or 2 (broken pipe).
 """
 
+import array
 import base64
 import errno
+import fcntl
 import json
 import os
+import select
 import signal
 import stat
 import sys
+import termios
 import time
 
 
@@ -29,6 +33,24 @@ def event(name, **details):
 def fail(message, status):
     print(message, file=sys.stderr, flush=True)
     sys.exit(status)
+
+
+def bytes_in_pipe(fd):
+    count = array.array("i", [0])
+    fcntl.ioctl(fd, termios.FIONREAD, count, True)  # either end of a pipe can ask
+    return count[0]
+
+
+def wait_for_pipe(fd, done):
+    """Check the pipe every millisecond until ``done(bytes in the pipe)`` (at most the lifetime)."""
+    while not done(bytes_in_pipe(fd)):
+        time.sleep(0.001)
+
+
+def writers_gone(fd):
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    return any(mask & select.POLLHUP for _, mask in poller.poll(0))
 
 
 def open_fifo(spec, flags):
@@ -70,6 +92,8 @@ def run_writer(spec):
         for i, size in enumerate(parts):
             if i:
                 time.sleep(spec.get("pause", 0))
+                if spec.get("wait_until_read"):  # the reader has taken every byte so far
+                    wait_for_pipe(fd, lambda waiting: waiting == 0)
             view = memoryview(data)[sent : sent + size]
             while view:  # a blocking write to a pipe sends everything; loop anyway
                 n = os.write(fd, view)
@@ -91,6 +115,9 @@ def run_writer(spec):
 def run_reader(spec):
     fd = open_fifo(spec, os.O_RDONLY)
     time.sleep(spec.get("delay_before_read", 0))
+    wanted = spec.get("wait_for_bytes", 0)
+    if wanted:  # let that much pile up before the first read
+        wait_for_pipe(fd, lambda waiting: waiting >= wanted or writers_gone(fd))
     size = spec.get("read_size", 65536)
     while True:
         chunk = os.read(fd, size)

@@ -23,6 +23,7 @@ from collections import Counter
 from pathlib import Path
 
 from .fifo import make_fifo
+from .procs import wait_until_blocked
 
 StrPath = str | os.PathLike[str]
 
@@ -199,27 +200,13 @@ def wait_for_path(path: StrPath, timeout: float = 10) -> bool:
 
 
 def wait_until_blocked_in_open(pid: int, timeout: float = 10) -> bool:
-    """Wait until process ``pid`` sleeps in the open() of a FIFO, waiting for its partner.
+    """True once process ``pid`` sleeps in the open() of a FIFO, waiting for its partner.
 
-    On Linux this reads ``/proc/<pid>/wchan``, where the kernel names the
-    function a sleeping process waits in: ``wait_for_partner`` for a FIFO
-    open.  Returns True once seen, False after ``timeout`` seconds or if the
-    process has exited.  Where ``/proc`` does not say (macOS), it just sleeps
-    one second and returns True.  Never raises.
+    False after ``timeout`` seconds or if the process has exited.  See
+    :func:`ipc_helpers.procs.wait_until_blocked`, which asks Linux where the
+    process sleeps.  Never raises.
     """
-    wchan = Path(f"/proc/{pid}/wchan")
-    if not Path("/proc/self/wchan").exists():
-        time.sleep(1)
-        return True
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if wchan.read_text() == "wait_for_partner":
-                return True
-        except OSError:  # the process has gone
-            return False
-        time.sleep(0.01)
-    return False
+    return wait_until_blocked(pid, "open", timeout=timeout) is not None
 
 
 # --------------------------------------------------------------------------

@@ -13,11 +13,13 @@ shell), capture everything it prints, and make sure it is gone at the end::
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import os
 import subprocess
 import sys
 import threading
+import time
 import weakref
 from pathlib import Path
 
@@ -35,6 +37,98 @@ def child_environment() -> dict[str, str]:
     text, the same on every Python version.
     """
     return {**os.environ, "PYTHON_COLORS": "0", "NO_COLOR": "1"}
+
+
+# Where Linux says a process sleeps (the kernel function in /proc/PID/wchan)
+# while a FIFO makes it wait, and which call that is.  The names changed over
+# the years: pipe_wait (for both) before Linux 5.5, then pipe_read and
+# pipe_write, and anon_pipe_read and anon_pipe_write in recent kernels.
+_FIFO_WAITS = {
+    "wait_for_partner": "open",
+    "pipe_read": "read",
+    "anon_pipe_read": "read",
+    "pipe_write": "write",
+    "anon_pipe_write": "write",
+    "pipe_wait": "read or write",
+}
+
+
+def blocked_in(pid: int) -> str | None:
+    """The FIFO call that process ``pid`` is asleep in right now, or ``None``.
+
+    Returns ``"open"`` (waiting for the other end), ``"read"`` (the pipe is
+    empty) or ``"write"`` (the pipe is full); ``"read or write"`` on kernels
+    older than 5.5.  Linux names the kernel function a sleeping process waits
+    in, in ``/proc/PID/wchan``; this translates it.  Returns ``None`` if the
+    process is running, sleeps for another reason, has exited, or the system
+    does not say (macOS).  Never blocks, never raises.
+    """
+    try:
+        return _FIFO_WAITS.get(Path(f"/proc/{pid}/wchan").read_text())
+    except OSError:
+        return None
+
+
+def _state(pid: int) -> str | None:
+    """The one-letter state in /proc/PID/stat ("R" running, "S" sleeping, "Z" exited...), or None."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except (OSError, IndexError):
+        return None
+
+
+@functools.cache
+def _wchan_works() -> bool:
+    """Does this system name the function a sleeping process waits in?
+
+    Asked once, with a thread of our own that is surely asleep (on a lock);
+    a system without /proc, or one that shows "0" or a bare address, cannot
+    tell us where a process sleeps.
+    """
+    if not Path("/proc/self/wchan").exists():
+        return False
+    gate = threading.Lock()
+    gate.acquire()
+    sleeper = threading.Thread(target=gate.acquire, daemon=True, name="wchan-check")
+    sleeper.start()
+    try:
+        wchan = Path(f"/proc/self/task/{sleeper.native_id}/wchan")
+        deadline = time.monotonic() + 2
+        while time.monotonic() < deadline:
+            name = wchan.read_text()
+            if name not in ("", "0"):
+                return not name.isdigit()
+            time.sleep(0.001)
+        return False
+    except OSError:
+        return False
+    finally:
+        gate.release()
+        sleeper.join()
+
+
+def wait_until_blocked(pid: int, call: str | None = None, *, timeout: float = 10) -> str | None:
+    """Wait until process ``pid`` really sleeps in a FIFO call, not just about to make it.
+
+    ``call`` is ``"open"``, ``"read"`` or ``"write"`` (``None``: any of them);
+    see :func:`blocked_in`.  This is how a notebook knows, without guessing
+    with ``time.sleep``, that the other process is waiting for its partner.
+    Checks every millisecond; blocks at most ``timeout`` seconds.  Returns
+    the call it found the process in, or ``None`` after ``timeout`` or once the
+    process has exited.  Where the system does not say (macOS), it sleeps
+    half a second instead and returns ``call`` (or ``"unknown"``).  Never raises.
+    """
+    if not _wchan_works():
+        time.sleep(0.5)  # no way to ask: give it time to get there
+        return call or "unknown"
+    deadline = time.monotonic() + timeout
+    while True:
+        where = blocked_in(pid)
+        if where is not None and (call is None or call in where.split(" or ")):
+            return where
+        if _state(pid) in (None, "Z", "X") or time.monotonic() >= deadline:
+            return None  # exited, or not blocked in time
+        time.sleep(0.001)
 
 
 def running_children() -> int:
@@ -136,6 +230,23 @@ class ChildProcess:
         """True while the child has not exited."""
         return self.returncode is None and self._popen.poll() is None
 
+    def wait_until_blocked(self, call: str | None = None, timeout: float = 10) -> str:
+        """Block until the child sleeps in a FIFO ``call`` ("open", "read", "write"; None: any).
+
+        See :func:`wait_until_blocked`.  Returns the call it is blocked in.
+        Raises :class:`PeerError` if the child exits first, and
+        :class:`FifoTimeoutError` after ``timeout`` seconds.
+        """
+        where = wait_until_blocked(self.pid, call, timeout=timeout)
+        if where is not None:
+            return where
+        wanted = f"in {call}()" if call else "in a FIFO call"
+        if not self.running:
+            self.wait()
+            message = f"the {self._role} process exited before it blocked {wanted}"
+            raise PeerError(message, self.returncode, self.stderr)
+        raise FifoTimeoutError(f"the {self._role} process was not blocked {wanted} within {timeout:g} s")
+
     def check(self, timeout: float | None = None) -> None:
         """Wait, and raise :class:`PeerError` with the child's stderr if it failed."""
         status = self.wait(timeout)
@@ -216,6 +327,7 @@ def launch_writer(
     delay_before_write: float = 0,
     parts: list[int] | None = None,
     pause: float = 0,
+    wait_until_read: bool = False,
     hold_open: float = 0,
     require_fifo: bool = True,
     lifetime: float = 60,
@@ -229,7 +341,9 @@ def launch_writer(
 
     Options: wait ``delay_before_open`` seconds before opening and
     ``delay_before_write`` after; send the data as several ``os.write`` calls
-    of the sizes in ``parts``, ``pause`` seconds apart; keep the FIFO open
+    of the sizes in ``parts``, ``pause`` seconds apart, or (with
+    ``wait_until_read``) each one only once the reader has read every byte
+    sent so far (the pipe is empty again); keep the FIFO open
     ``hold_open`` seconds after the last write.  With ``require_fifo`` (the
     default) it refuses, with exit status 1 and a message on stderr, a path
     that is not a FIFO.  If the reader goes away, it exits with status 2.
@@ -244,6 +358,7 @@ def launch_writer(
         "delay_before_write": delay_before_write,
         "parts": parts,
         "pause": pause,
+        "wait_until_read": wait_until_read,
         "hold_open": hold_open,
         "require_fifo": require_fifo,
         "lifetime": lifetime,
@@ -258,6 +373,7 @@ def launch_reader(
     read_once: bool = False,
     delay_before_open: float = 0,
     delay_before_read: float = 0,
+    wait_for_bytes: int = 0,
     hold_open: float = 0,
     require_fifo: bool = True,
     lifetime: float = 60,
@@ -266,7 +382,9 @@ def launch_reader(
 
     It does a blocking ``os.open(path, os.O_RDONLY)`` (so it waits for a
     writer), then ``os.read(fd, read_size)`` until end of file, or only once
-    with ``read_once=True`` (like the book), then ``os.close``.  After
+    with ``read_once=True`` (like the book), then ``os.close``.  With
+    ``wait_for_bytes``, it first waits until that many bytes are in the pipe,
+    so that they can arrive in one read.  After
     :meth:`~FifoPeer.wait`, ``received`` holds the bytes and ``reads`` what each
     read returned.  The options work as for :func:`launch_writer`.
     """
@@ -276,6 +394,7 @@ def launch_reader(
         "read_once": read_once,
         "delay_before_open": delay_before_open,
         "delay_before_read": delay_before_read,
+        "wait_for_bytes": wait_for_bytes,
         "hold_open": hold_open,
         "require_fifo": require_fifo,
         "lifetime": lifetime,

@@ -12,12 +12,14 @@ from helpers import alive
 from ipc_helpers import (
     FifoTimeoutError,
     PeerError,
+    blocked_in,
     launch_reader,
     launch_writer,
     make_fifo,
     open_fifo,
     read_all,
     run_script,
+    wait_until_blocked,
 )
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs os.mkfifo (not on Windows)")
@@ -69,6 +71,85 @@ def test_writer_parts_and_pause(tmp_path):
         wrote = [e for e in w.events if e["event"] == "wrote"]
         assert [e["bytes"] for e in wrote] == [2, 4]
         assert wrote[1]["t"] - wrote[0]["t"] >= 0.15
+
+
+linux_wchan = pytest.mark.skipif(
+    not os.path.exists("/proc/self/wchan"), reason="needs /proc/PID/wchan (Linux)"
+)
+
+
+@linux_wchan
+def test_wait_until_blocked_names_open_read_and_write(tmp_path):
+    p = make_fifo(tmp_path / "f")
+    with launch_writer(p, b"x" * 100_000) as w:
+        assert w.wait_until_blocked("open", timeout=20) == "open"
+        assert blocked_in(w.pid) == "open"
+        fd = open_fifo(p, "r", timeout=10)
+        try:
+            assert "write" in w.wait_until_blocked("write", timeout=20)  # 100000 > the 64 KiB pipe
+            assert len(read_all(fd, timeout=10)) == 100_000
+        finally:
+            os.close(fd)
+        assert w.wait(10) == 0
+    with launch_reader(p) as r:
+        fd = open_fifo(p, "w", timeout=10)
+        try:
+            assert "read" in r.wait_until_blocked(timeout=20)  # any call: it is in read()
+        finally:
+            os.close(fd)
+        assert r.wait(10) == 0
+    assert blocked_in(r.pid) is None  # gone
+
+
+@linux_wchan
+def test_wait_until_blocked_is_not_fooled_by_sleep_or_exit(tmp_path):
+    p = make_fifo(tmp_path / "f")
+    with launch_writer(p, b"x", delay_before_open=30) as w:  # asleep, but not in a FIFO call
+        w.wait_for_event("started", timeout=20)
+        assert wait_until_blocked(w.pid, timeout=0.3) is None
+        with pytest.raises(FifoTimeoutError, match="not blocked in open"):
+            w.wait_until_blocked("open", timeout=0.3)
+        w.kill()
+        with pytest.raises(PeerError, match="exited before it blocked"):
+            w.wait_until_blocked("open", timeout=5)
+    assert wait_until_blocked(w.pid, "open", timeout=5) is None
+
+
+def test_wait_until_blocked_without_wchan_gives_it_half_a_second(monkeypatch):
+    import ipc_helpers.procs as procs
+
+    monkeypatch.setattr(procs, "_wchan_works", lambda: False)  # as on macOS
+    start = time.monotonic()
+    assert wait_until_blocked(os.getpid(), "read", timeout=5) == "read"
+    assert wait_until_blocked(os.getpid(), timeout=5) == "unknown"
+    assert 0.9 <= time.monotonic() - start < 5
+
+
+def test_writer_wait_until_read_splits_the_reads(tmp_path):
+    p = make_fifo(tmp_path / "f")
+    with (
+        launch_reader(p, delay_before_read=0.3) as r,  # a slow reader: without waiting, the parts would merge
+        launch_writer(p, b"aaaabbbbcc", parts=[4, 4, 2], wait_until_read=True) as w,
+    ):
+        assert w.wait(10) == 0
+        assert r.wait(10) == 0
+    assert r.reads == [b"aaaa", b"bbbb", b"cc", b""]
+
+
+def test_reader_wait_for_bytes_gets_them_in_one_read(tmp_path):
+    p = make_fifo(tmp_path / "f")
+    with (
+        launch_reader(p, wait_for_bytes=10) as r,
+        launch_writer(p, b"aaaabbbbcc", parts=[4, 4, 2], pause=0.05) as w,
+    ):
+        assert w.wait(10) == 0
+        assert r.wait(10) == 0
+    assert r.reads == [b"aaaabbbbcc", b""]
+    # a writer that leaves with fewer bytes does not keep the reader waiting
+    with launch_reader(p, wait_for_bytes=10) as r, launch_writer(p, b"abc") as w:
+        assert w.wait(10) == 0
+        assert r.wait(10) == 0
+    assert r.reads == [b"abc", b""]
 
 
 def test_writer_parts_must_add_up(tmp_path):
