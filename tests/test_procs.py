@@ -152,6 +152,18 @@ def test_reader_wait_for_bytes_gets_them_in_one_read(tmp_path):
     assert r.reads == [b"abc", b""]
 
 
+def test_wait_for_event_notices_an_early_exit_at_once(tmp_path):
+    # The outputs reach end of file a moment before the child can be reaped:
+    # the wait must not sleep through its whole timeout because of that.
+    for _ in range(5):
+        with launch_writer(tmp_path / "missing", b"x") as w:  # exits at once: no such FIFO
+            start = time.monotonic()
+            with pytest.raises(PeerError, match="exited before 'opened'"):
+                w.wait_for_event("opened", timeout=30)
+            assert time.monotonic() - start < 5
+        assert w.returncode == 1
+
+
 def test_writer_parts_must_add_up(tmp_path):
     with pytest.raises(ValueError, match="add up"):
         launch_writer(tmp_path / "f", b"abc", parts=[1, 1])
@@ -231,6 +243,14 @@ def test_run_script_cwd_and_args(tmp_path):
     with run_script(script, "a b", "c", cwd=tmp_path) as child:
         assert child.wait(10) == 0
         assert child.stdout == f"{tmp_path} a b c\n"
+
+
+def test_run_script_site_false_skips_site(tmp_path):
+    script = tmp_path / "flags.py"
+    script.write_text("import sys\nprint(sys.flags.no_site)\n")
+    with run_script(script) as default, run_script(script, site=False) as bare:
+        assert default.wait(10) == 0 and bare.wait(10) == 0
+    assert (default.stdout, bare.stdout) == ("0\n", "1\n")
 
 
 def test_reader_reads_until_eof(tmp_path):
