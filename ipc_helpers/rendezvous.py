@@ -9,13 +9,14 @@ open for writing waits for a reader.  This module makes that visible.
 - :func:`print_timeline` prints events of several processes as numbered
   steps, in time order, and says who was waiting in ``open()`` for whom.  It
   prints the order only, never times, so its output is the same on every run
-  as long as the steps are well apart (half a second is plenty).
+  as long as that order is fixed by cause and effect (see ``launch_steps``).
 - :func:`release_waiting_reader` completes an open that a reader (for
   example a thread) is blocked in, by opening the write end for a moment.
 - :func:`launch_steps` starts a small child process that opens and uses one
-  or more FIFOs in a given order (for the two-FIFO deadlock); its
-  ``wait_for_event`` waits until it reports an event (for example that it
-  is about to block in ``open()``).
+  or more FIFOs in a given order (for the two-FIFO deadlock).  It can wait
+  for its turn: until Linux says that a partner process sleeps in a FIFO
+  call (``/proc/PID/wchan``), so that the order of the two processes' steps
+  is fixed by cause and effect, not by sleeping.
 
 The child program is this module itself: ``python -m ipc_helpers.rendezvous SPEC``.
 """
@@ -32,7 +33,7 @@ import time
 from collections.abc import Iterable, Mapping
 
 from .errors import FifoTimeoutError
-from .procs import ChildProcess, FifoPeer
+from .procs import ChildProcess, FifoPeer, wait_until_blocked
 
 # --------------------------------------------------------------------------
 # Events and the timeline
@@ -80,13 +81,15 @@ def timeline(sources: Mapping[str, Iterable[dict]]) -> list[str]:
         ((e["t"], role, e) for role, events in sources.items() for e in events),
         key=lambda item: item[0],
     )
+    # With a single FIFO, its name adds nothing: say "the FIFO" for every process.
+    one_fifo = len({e.get("fifo") for _, _, e in items} - {None}) <= 1
     waiting: dict[tuple, list[str]] = {}  # (fifo, mode) -> roles blocked in open()
     holding: dict[tuple, set[str]] = {}  # (fifo, mode) -> roles that have that end open
     paired: set[tuple] = set()  # (role, fifo) whose open was completed by a partner
     who_waited: list[str] = []
     steps: list[str] = []
     for _, role, e in items:
-        name, fifo, mode = e["event"], e.get("fifo"), _mode_of(role, e)
+        name, fifo, mode = e["event"], None if one_fifo else e.get("fifo"), _mode_of(role, e)
         where = f"'{fifo}'" if fifo else "the FIFO"
         if name == "open-start" and mode:
             partners = waiting.get((fifo, _OTHER[mode]), [])
@@ -143,11 +146,14 @@ def print_timeline(sources: Mapping[str, Iterable[dict]]) -> None:
     :func:`mark`.  For an ``open-start`` the line says whether the open waits
     or completes a waiting partner; the ``opened`` that follows a completed
     rendezvous is not repeated.  The mode (reading/writing) comes from the
-    event's ``mode`` or else from the role's name.  At the end it lists who
-    waited for whom and who is still blocked in ``open()``.  Never blocks.
+    event's ``mode`` or else from the role's name.  FIFOs are named only when
+    the events involve more than one.  At the end it lists who waited for
+    whom and who is still blocked in ``open()``.  Never blocks.
 
-    Only the order is printed, never times: keep the steps whose order
-    matters at least half a second apart and the output is stable.
+    Only the order is printed, never times.  The output is stable when every
+    step whose order matters waits for its cause: an event reported after a
+    blocking call returned, or a step taken only once the partner is blocked
+    (``wait_until_blocked``, or ``launch_steps(..., after_blocked=pid)``).
     """
     for line in timeline(sources):
         print(line)
@@ -189,8 +195,9 @@ class StepPeer(FifoPeer):
 
     Like :class:`~ipc_helpers.FifoPeer`: use it in a ``with`` block;
     ``events`` lists what it has done so far (also after it was killed while
-    blocked), and ``wait_for_event("open-start")`` waits for one event while
-    it runs.  :meth:`received_from` gives what it read from one FIFO.
+    blocked), ``wait_for_event("open-start")`` waits for one event and
+    ``wait_until_blocked("open")`` until it sleeps in a FIFO call.
+    :meth:`received_from` gives what it read from one FIFO.
     """
 
     def __init__(self, role: str, spec: dict) -> None:
@@ -203,13 +210,18 @@ class StepPeer(FifoPeer):
         return b"".join(_data_of(e) for e in reads)
 
 
+#: How long a launched process waits for its turn at most (seconds); then it
+#: goes ahead anyway, so that a partner that never blocks cannot hang it.
+TURN_TIMEOUT = 10.0
+
+
 def launch_steps(
     role: str,
     directory: str | os.PathLike[str],
     steps: list[tuple],
     *,
-    delay_before_start: float = 0,
-    pause: float = 0,
+    after_blocked: int | None = None,
+    take_turns: bool = False,
     lifetime: float = 60,
 ) -> StepPeer:
     """Start a process that works through ``steps`` on FIFOs in ``directory``.
@@ -217,11 +229,21 @@ def launch_steps(
     Each step is a tuple: ``("open", name, "r" or "w")`` is a *blocking*
     ``os.open`` (it waits for the other end, as in the book); ``("write",
     name, text)``; ``("read", name)`` reads until end of file; ``("close",
-    name)``.  The process sleeps ``delay_before_start`` seconds first and
-    ``pause`` seconds before every step after the first.  It reports each
-    step as an event with the FIFO's name (not its path): ``open-start``,
-    ``write`` and ``close`` just *before* the call, ``opened`` and ``read``
-    just after, so the printed order respects cause and effect.
+    name)``.  It reports each step as an event with the FIFO's name (not its
+    path): ``open-start``, ``write`` and ``close`` just *before* the call,
+    ``opened`` and ``read`` just after, so the printed order respects cause
+    and effect.
+
+    ``after_blocked`` is the pid of a partner process (``os.getpid()`` for
+    this notebook, whose main thread must then make the call).  Before its
+    first step, and with ``take_turns=True`` before *every* step, the
+    process waits until Linux says the partner sleeps in an ``open()``,
+    ``read()`` or ``write()`` of a FIFO or pipe, or has exited (see
+    :func:`~ipc_helpers.wait_until_blocked`; where Linux cannot say, as on
+    macOS, it waits half a second instead).  The partner has then gone as
+    far as it can on its own, so the order of the two processes' steps is
+    fixed by cause and effect.  A wait for a turn never lasts longer than
+    :data:`TURN_TIMEOUT` seconds (then the process goes ahead anyway).
 
     Returns at once.  The process is gone after ``lifetime`` seconds
     whatever happens; SIGINT makes it raise ``KeyboardInterrupt`` wherever it
@@ -230,8 +252,9 @@ def launch_steps(
     spec = {
         "dir": os.fspath(directory),
         "steps": [list(s) for s in steps],
-        "delay_before_start": delay_before_start,
-        "pause": pause,
+        "after_blocked": after_blocked,
+        "take_turns": take_turns,
+        "turn_timeout": TURN_TIMEOUT,
         "lifetime": lifetime,
     }
     return StepPeer(role, spec)
@@ -252,10 +275,11 @@ def _run(spec: dict) -> None:
     signal.signal(signal.SIGALRM, signal.SIG_DFL)
     signal.alarm(max(1, int(spec.get("lifetime", 60))))  # never outlive the lifetime
     fds: dict[str, int] = {}
-    time.sleep(spec.get("delay_before_start", 0))
+    partner = spec.get("after_blocked")
     for i, (action, name, *args) in enumerate(spec["steps"]):
-        if i:
-            time.sleep(spec.get("pause", 0))
+        if partner is not None and (i == 0 or spec.get("take_turns")):
+            # Wait for our turn: until the partner sleeps in a FIFO call (or has exited).
+            wait_until_blocked(partner, timeout=spec.get("turn_timeout", TURN_TIMEOUT))
         path = os.path.join(spec["dir"], name)
         if action == "open":
             mode = args[0]

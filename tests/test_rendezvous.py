@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from ipc_helpers import FifoTimeoutError, PeerError, launch_writer, make_fifo, open_fifo
+from ipc_helpers import ChildProcess, FifoTimeoutError, PeerError, make_fifo, rendezvous
 from ipc_helpers.rendezvous import launch_steps, mark, release_waiting_reader, timeline
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs os.mkfifo (not on Windows)")
@@ -86,6 +86,23 @@ def test_timeline_lists_who_is_still_blocked_with_fifo_names():
     ]
 
 
+def test_timeline_names_the_fifo_only_when_there_are_several():
+    reader = [ev("open-start", 1, fifo="f", mode="r"), ev("opened", 2.01, fifo="f", mode="r")]
+    me = [ev("open-start", 2), ev("opened", 2.01), ev("wrote", 3, bytes=2), ev("closed", 4)]
+    assert timeline({"reader": reader, "writer": me}) == [
+        " 1. [reader] opens the FIFO for reading: no writer yet, so it waits",
+        " 2. [writer] opens the FIFO for writing: the reader is waiting, so both opens return",
+        " 3. [writer] writes 2 bytes",
+        " 4. [writer] closes its end",
+        "who waited: the reader waited in open() for the writer",
+    ]
+    two = timeline({"A": [ev("open-start", 1, fifo="f", mode="r")], "B": [ev("close", 2, fifo="g")]})
+    assert two[:2] == [
+        " 1. [A] opens 'f' for reading: no writer yet, so it waits",
+        " 2. [B] closes 'g'",
+    ]
+
+
 def test_timeline_open_released_by_someone_not_in_the_timeline():
     lines = timeline({"reader": [ev("open-start", 1), ev("opened", 2)]})
     assert lines == [
@@ -99,12 +116,13 @@ def test_timeline_open_released_by_someone_not_in_the_timeline():
 # --------------------------------------------------------------------------
 
 
-def test_timeline_of_a_real_rendezvous(tmp_path):
+def test_timeline_of_a_real_rendezvous_with_this_process_as_partner(tmp_path):
     p = make_fifo(tmp_path / "f")
     me: list[dict] = []
-    with launch_writer(p, "hello", delay_before_open=0.5) as writer:
+    steps = [("open", "f", "w"), ("write", "f", "hello"), ("close", "f")]
+    with launch_steps("writer", tmp_path, steps, after_blocked=os.getpid()) as writer:
         mark(me, "open-start")
-        fd = open_fifo(p, "r", timeout=10)
+        fd = os.open(p, os.O_RDONLY)  # the writer opens once our main thread sleeps here
         mark(me, "opened")
         try:
             writer.wait(10)
@@ -115,6 +133,7 @@ def test_timeline_of_a_real_rendezvous(tmp_path):
     assert lines[0] == " 1. [reader] opens the FIFO for reading: no writer yet, so it waits"
     assert lines[1].startswith(" 2. [writer] opens the FIFO for writing: the reader is waiting")
     assert lines[-2] == " 5. [reader] reads b'hello'"
+    assert me[0]["t"] < writer.events[0]["t"]  # our open-start came first
 
 
 def two_fifos(tmp_path):
@@ -132,14 +151,16 @@ SERVER = [
 ]
 
 
-def test_opposite_order_deadlocks_and_the_bounded_wait_sees_it(tmp_path):
+def test_opposite_order_deadlocks_and_linux_shows_both_blocked_in_open(tmp_path):
     two_fifos(tmp_path)
     client_steps = [("open", "replies", "r"), ("open", "requests", "w")]
     with launch_steps("server", tmp_path, SERVER) as server:
-        server.wait_for_event("open-start", timeout=10)
-        with launch_steps("client", tmp_path, client_steps) as client:
-            with pytest.raises(FifoTimeoutError, match="still running after 2 s"):
-                client.wait(timeout=2)
+        turns = {"after_blocked": server.pid, "take_turns": True}
+        with launch_steps("client", tmp_path, client_steps, **turns) as client:
+            assert server.wait_until_blocked("open", timeout=10) == "open"
+            assert client.wait_until_blocked("open", timeout=10) == "open"
+            with pytest.raises(FifoTimeoutError, match="still running after 0.2 s"):
+                client.wait(timeout=0.2)
             assert server.running and client.running
     assert server.returncode == client.returncode == -signal.SIGKILL
     # The events written before the kill are still there.
@@ -152,27 +173,97 @@ def test_opposite_order_deadlocks_and_the_bounded_wait_sees_it(tmp_path):
     ]
 
 
-def test_same_order_completes_the_conversation(tmp_path):
+CLIENT = [
+    ("open", "requests", "w"),
+    ("open", "replies", "r"),
+    ("write", "requests", "ping"),
+    ("close", "requests"),
+    ("read", "replies"),
+    ("close", "replies"),
+]
+
+CONVERSATION = [
+    " 1. [server] opens 'requests' for reading: no writer yet, so it waits",
+    " 2. [client] opens 'requests' for writing: the server is waiting, so both opens return",
+    " 3. [server] opens 'replies' for writing: no reader yet, so it waits",
+    " 4. [client] opens 'replies' for reading: the server is waiting, so both opens return",
+    " 5. [client] writes 4 bytes to 'requests'",
+    " 6. [server] reads b'ping' from 'requests'",
+    " 7. [client] closes 'requests'",
+    " 8. [server] reads b'' from 'requests' (end of file: no writer left)",
+    " 9. [server] writes 4 bytes to 'replies'",
+    "10. [server] closes 'replies'",
+    "11. [server] closes 'requests'",
+    "12. [client] reads b'pong' from 'replies'",
+    "13. [client] reads b'' from 'replies' (end of file: no writer left)",
+    "14. [client] closes 'replies'",
+    "who waited: the server waited in open() for the client ('requests')",
+    "who waited: the server waited in open() for the client ('replies')",
+]
+
+
+def test_same_order_taking_turns_gives_the_same_timeline_every_time(tmp_path):
     two_fifos(tmp_path)
-    client_steps = [
-        ("open", "requests", "w"),
-        ("open", "replies", "r"),
-        ("write", "requests", "ping"),
-        ("close", "requests"),
-        ("read", "replies"),
-        ("close", "replies"),
-    ]
-    with (
-        launch_steps("server", tmp_path, SERVER) as server,
-        launch_steps("client", tmp_path, client_steps, pause=0.1) as client,
-    ):
-        assert server.wait(20) == 0 and client.wait(20) == 0
-    assert server.received_from("requests") == b"ping"
-    assert client.received_from("replies") == b"pong"
-    assert server.stderr == client.stderr == ""
-    # write/close are reported before the call, read after: cause comes before effect.
-    t = {(e["event"], e.get("data")): e["t"] for e in server.events + client.events}
-    assert t[("write", None)] < t[("read", base64.b64encode(b"ping").decode())]
+    for _ in range(3):
+        with launch_steps("server", tmp_path, SERVER) as server:
+            turns = {"after_blocked": server.pid, "take_turns": True}
+            with launch_steps("client", tmp_path, CLIENT, **turns) as client:
+                assert server.wait(20) == 0 and client.wait(20) == 0
+        assert server.received_from("requests") == b"ping"
+        assert client.received_from("replies") == b"pong"
+        assert server.stderr == client.stderr == ""
+        assert timeline({"server": server.events, "client": client.events}) == CONVERSATION
+        # write/close are reported before the call, read after: cause comes before effect.
+        t = {(e["event"], e.get("data")): e["t"] for e in server.events + client.events}
+        assert t[("write", None)] < t[("read", base64.b64encode(b"ping").decode())]
+
+
+# A partner that sleeps in a FIFO open() until someone opens the FIFO "a" for
+# writing, and then sleeps in time.sleep (not a FIFO call) until it is killed.
+OPEN_THEN_SLEEP = "import os, sys, time; fd = os.open(sys.argv[1], os.O_RDONLY); time.sleep(30)"
+
+
+def open_starts(peer) -> int:
+    return sum(e["event"] == "open-start" for e in peer.events)
+
+
+def test_after_blocked_waits_until_the_partner_sleeps_in_a_fifo_call_or_exits(tmp_path):
+    make_fifo(tmp_path / "f")
+    with ChildProcess(["-c", "import time; time.sleep(30)"]) as partner:  # asleep, but not in a FIFO call
+        with launch_steps("reader", tmp_path, [("open", "f", "r")], after_blocked=partner.pid) as child:
+            with pytest.raises(FifoTimeoutError):
+                child.wait_for_event("open-start", timeout=0.5)
+            partner.kill()  # an exited partner counts as "can go no further" too
+            child.wait_for_event("open-start", timeout=10)
+            assert child.wait_until_blocked("open", timeout=10) == "open"
+
+
+@pytest.mark.parametrize("take_turns", [True, False])
+def test_take_turns_waits_for_the_partner_before_every_step(tmp_path, take_turns):
+    make_fifo(tmp_path / "a")
+    make_fifo(tmp_path / "b")
+    steps = [("open", "a", "w"), ("open", "b", "r")]
+    with ChildProcess(["-c", OPEN_THEN_SLEEP, str(tmp_path / "a")]) as partner:
+        turns = {"after_blocked": partner.pid, "take_turns": take_turns}
+        with launch_steps("client", tmp_path, steps, **turns) as child:
+            child.wait_for_event("opened", timeout=10)  # step 1 done: the partner now runs time.sleep
+            if take_turns:
+                time.sleep(0.3)  # long enough for a step 2 that does not wait for its turn
+                assert open_starts(child) == 1
+                partner.kill()  # now it is our turn
+            assert child.wait_until_blocked("open", timeout=10) == "open"  # in step 2 (no writer on b)
+            assert open_starts(child) == 2
+
+
+def test_a_turn_is_given_up_after_turn_timeout(tmp_path, monkeypatch):
+    monkeypatch.setattr(rendezvous, "TURN_TIMEOUT", 0.3)
+    make_fifo(tmp_path / "f")
+    with ChildProcess(["-c", "import time; time.sleep(30)"]) as partner:
+        start = time.monotonic()
+        with launch_steps("reader", tmp_path, [("open", "f", "r")], after_blocked=partner.pid) as child:
+            child.wait_for_event("open-start", timeout=10)
+            assert time.monotonic() - start >= 0.3
+            assert partner.running
 
 
 def test_wait_for_returns_the_event_and_keeps_it_in_events(tmp_path):
@@ -188,7 +279,7 @@ def test_wait_for_returns_the_event_and_keeps_it_in_events(tmp_path):
 
 def test_wait_for_times_out(tmp_path):
     make_fifo(tmp_path / "f")
-    with launch_steps("reader", tmp_path, [("open", "f", "r")], delay_before_start=5) as child:
+    with launch_steps("reader", tmp_path, [("open", "f", "r")]) as child:  # no writer: never "opened"
         start = time.monotonic()
         with pytest.raises(FifoTimeoutError, match="did not report 'opened'"):
             child.wait_for_event("opened", timeout=0.5)
@@ -198,7 +289,8 @@ def test_wait_for_times_out(tmp_path):
 def test_wait_for_raises_peer_error_when_the_child_exits_first(tmp_path):
     with launch_steps("writer", tmp_path, [("bogus", "f")]) as child:
         with pytest.raises(PeerError, match="exited before 'open-start'") as info:
-            child.wait_for_event("open-start", timeout=10)
+            # (3 s, not more: FifoPeer.wait_for_event may notice the exit only at its timeout)
+            child.wait_for_event("open-start", timeout=3)
     assert info.value.returncode == 1
     assert "unknown step 'bogus'" in info.value.stderr
 
@@ -207,8 +299,7 @@ def test_sigint_raises_keyboard_interrupt_inside_a_blocked_open(tmp_path, monkey
     monkeypatch.setenv("FORCE_COLOR", "1")  # as in a Jupyter kernel: tracebacks must stay plain text
     make_fifo(tmp_path / "f")
     with launch_steps("reader", tmp_path, [("open", "f", "r")]) as child:
-        child.wait_for_event("open-start", timeout=10)
-        time.sleep(0.3)
+        assert child.wait_until_blocked("open", timeout=10) == "open"
         os.kill(child.pid, signal.SIGINT)
         assert child.wait(10) == -signal.SIGINT
     assert child.stderr.strip().splitlines()[-1] == "KeyboardInterrupt"
