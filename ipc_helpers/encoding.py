@@ -6,14 +6,23 @@ of the process id, so 22 bytes fit exactly a 5-digit PID such as the book's
 61017.  :func:`fixed_read` works out what such a read returns for any PID,
 without a pipe, so you can explore it (chapter 05 drives it with a slider);
 the notebook shows the same thing happening with a real writer process.
+
+:func:`wait_until_taken` lets a writer wait, without guessing with
+``time.sleep``, until its reader has taken every byte it sent: chapter 05
+uses it so that each write is seen by the reader on its own.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import time
 from dataclasses import dataclass
+from pathlib import Path
 
-from .fifo import bytes_waiting  # noqa: F401 - the package's one FIONREAD helper, used here by the notebook
+from .errors import FifoTimeoutError
+from .fifo import bytes_waiting
+from .procs import wait_until_blocked
 
 #: The message the book's writer sends, before the PID is filled in.
 BOOK_FORMAT = b"Hello from pid [%d]"
@@ -101,3 +110,44 @@ def fixed_read_report(pid_digits: int = 7, read_size: int = BOOK_READ_SIZE) -> s
 
 def _count(data: bytes) -> str:
     return f"{len(data)} byte{'' if len(data) == 1 else 's'}"
+
+
+def wait_until_taken(fd: int, reader_pid: int, *, timeout: float = 10) -> str:
+    """Wait until the reader has taken every byte in the pipe, and then waits for more or is gone.
+
+    ``fd`` is our end of the pipe (usually the write end; either end works),
+    ``reader_pid`` the process (on Linux also: the thread, by its
+    ``native_id``) that reads from it.  First waits until no
+    byte is left in the pipe (:func:`bytes_waiting`, checked every
+    millisecond), then until Linux says that the reader sleeps in ``read()``
+    again (see :func:`ipc_helpers.wait_until_blocked`), or has exited.  So
+    whatever you write next reaches the reader in a read of its own.
+
+    Returns ``"read"`` (the reader waits in ``read()`` for more) or
+    ``"exited"`` (it has exited, so its end of the pipe is closed; bytes it
+    left behind do not count).  Blocks at most ``timeout`` seconds, then
+    raises :class:`~ipc_helpers.FifoTimeoutError`.  Where the system cannot
+    say where a process sleeps (macOS), it waits half a second instead and
+    answers ``"read"``.
+    """
+    deadline = time.monotonic() + timeout
+    while bytes_waiting(fd) and not _exited(reader_pid):
+        if time.monotonic() >= deadline:
+            raise FifoTimeoutError(f"the reader did not take the bytes in the pipe within {timeout:g} s")
+        time.sleep(0.001)
+    if wait_until_blocked(reader_pid, "read", timeout=max(0.0, deadline - time.monotonic())) is not None:
+        return "read"
+    if _exited(reader_pid):
+        return "exited"
+    raise FifoTimeoutError(f"the reader did not wait in read() again within {timeout:g} s")
+
+
+def _exited(pid: int) -> bool:
+    """Has process ``pid`` exited (a zombie, or gone)?  ``False`` where there is no /proc: we cannot tell."""
+    if not os.path.exists("/proc/self/stat"):
+        return False
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state in ("Z", "X")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import re
+import time
 
 import pytest
 
-from ipc_helpers import launch_writer, make_fifo, open_fifo
+from ipc_helpers import FifoTimeoutError, blocked_in, launch_reader, launch_writer, make_fifo, open_fifo
 from ipc_helpers.encoding import (
     BOOK_READ_SIZE,
     EXAMPLE_PIDS,
@@ -16,6 +17,7 @@ from ipc_helpers.encoding import (
     fixed_read,
     fixed_read_report,
     show_parts,
+    wait_until_taken,
 )
 
 VOLATILE_PID = re.compile(r"(?i)\bpid\b[\s:=#\[]{0,3}\d{2,}")  # what the notebook hygiene test rejects
@@ -91,3 +93,78 @@ def test_a_real_writer_and_the_books_read_agree_with_fixed_read(tmp_path, pid):
     expected = fixed_read(pid)
     assert data == expected.received
     assert left == len(expected.lost)
+
+
+# --- wait_until_taken: wait for the reader, not for the clock ------------------
+
+
+def test_wait_until_taken_returns_once_the_reader_has_read_and_waits_again(tmp_path):
+    p = make_fifo(tmp_path / "f")
+    with launch_reader(p) as reader:
+        fd = open_fifo(p, "w", timeout=10)
+        try:
+            for part in [b"one;", b"two;", b"three;"]:
+                os.write(fd, part)
+                assert wait_until_taken(fd, reader.pid, timeout=10) == "read"
+                assert bytes_waiting(fd) == 0  # the reader took every byte...
+                assert blocked_in(reader.pid) == "read"  # ...and sleeps in read() for more
+        finally:
+            os.close(fd)
+        reader.check(timeout=10)
+    assert reader.reads == [b"one;", b"two;", b"three;", b""]  # so every write was a read of its own
+
+
+def test_wait_until_taken_with_nothing_written_waits_for_the_reader_to_reach_read(tmp_path):
+    p = make_fifo(tmp_path / "f")
+    with launch_reader(p) as reader:
+        fd = open_fifo(p, "w", timeout=10)  # returns as soon as the reader has opened, before it reads
+        try:
+            assert wait_until_taken(fd, reader.pid, timeout=10) == "read"
+            assert blocked_in(reader.pid) == "read"
+        finally:
+            os.close(fd)
+        reader.check(timeout=10)
+
+
+def test_wait_until_taken_says_exited_when_the_reader_read_once_and_left(tmp_path):
+    p = make_fifo(tmp_path / "f")
+    with launch_reader(p, read_once=True, read_size=3) as reader:
+        fd = open_fifo(p, "w", timeout=10)
+        try:
+            os.write(fd, b"Hello")  # the reader takes 3 bytes and exits: 2 stay in the pipe
+            assert wait_until_taken(fd, reader.pid, timeout=10) == "exited"
+            with pytest.raises(BrokenPipeError):
+                os.write(fd, b"more")
+        finally:
+            os.close(fd)
+        reader.check(timeout=10)
+    assert reader.reads == [b"Hel"]
+
+
+def test_wait_until_taken_times_out_when_the_reader_does_not_read(tmp_path):
+    p = make_fifo(tmp_path / "f")
+    with launch_reader(p, delay_before_read=30) as reader:  # opens, then sleeps: never reads in time
+        fd = open_fifo(p, "w", timeout=10)
+        try:
+            os.write(fd, b"unread")
+            start = time.monotonic()
+            with pytest.raises(FifoTimeoutError, match="did not take the bytes"):
+                wait_until_taken(fd, reader.pid, timeout=0.2)
+            assert time.monotonic() - start < 5
+            assert bytes_waiting(fd) == 6
+        finally:
+            os.close(fd)
+
+
+def test_wait_until_taken_times_out_when_the_reader_never_reads_again(tmp_path):
+    p = make_fifo(tmp_path / "f")
+    with launch_reader(p, read_once=True, hold_open=30) as reader:  # reads once, then sleeps holding it open
+        fd = open_fifo(p, "w", timeout=10)
+        try:
+            os.write(fd, b"x")
+            reader.wait_for_event("read", timeout=10)  # it took the byte...
+            with pytest.raises(FifoTimeoutError, match=r"did not wait in read\(\) again"):
+                wait_until_taken(fd, reader.pid, timeout=0.3)  # ...but it never reads again
+            assert bytes_waiting(fd) == 0
+        finally:
+            os.close(fd)

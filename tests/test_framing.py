@@ -8,6 +8,7 @@ import threading
 import pytest
 
 from ipc_helpers import TruncatedMessageError, launch_writer, make_fifo, open_fifo
+from ipc_helpers.encoding import wait_until_taken
 from ipc_helpers.framing import (
     HEADER,
     LineSplitter,
@@ -61,7 +62,7 @@ def test_send_and_recv_frames_round_trip_any_bytes(pipe):
 def test_recv_frame_loops_over_short_reads(tmp_path):
     data = frame(b"abcdefghij") + frame(b"xyz")
     p = make_fifo(tmp_path / "f")
-    with launch_writer(p, data, parts=[1, 2, 5, len(data) - 8], pause=0.05) as w:
+    with launch_writer(p, data, parts=[1, 2, 5, len(data) - 8], wait_until_read=True) as w:
         fd = open_fifo(p, "r", timeout=10)
         try:
             assert recv_frame(fd) == b"abcdefghij"
@@ -168,7 +169,7 @@ def test_recv_lines_raises_after_the_complete_lines(pipe):
 def test_recv_lines_through_a_fifo_with_writes_cut_mid_line(tmp_path):
     data = b"".join(encode_line(m) for m in ["你好，命名管道", "second message", "third"])
     p = make_fifo(tmp_path / "f")
-    with launch_writer(p, data, parts=[5, 9, len(data) - 14], pause=0.05) as w:
+    with launch_writer(p, data, parts=[5, 9, len(data) - 14], wait_until_read=True) as w:
         fd = open_fifo(p, "r", timeout=10)
         try:
             lines = [line.decode() for line in recv_lines(fd, read_size=8)]
@@ -183,8 +184,10 @@ def test_recv_lines_blocks_while_a_writer_is_open(pipe):
     t = threading.Thread(target=lambda: got.extend(recv_lines(pipe["r"])), daemon=True)
     t.start()
     send_line(pipe["w"], "first")
-    t.join(0.3)
+    # The thread took the line and sleeps in read() again (Linux names where: /proc/TID/wchan).
+    assert wait_until_taken(pipe["w"], t.native_id, timeout=10) == "read"
     assert t.is_alive()  # still waiting: the writer has not closed
+    assert got == [b"first"]
     close_writer(pipe)
     t.join(10)
     assert not t.is_alive()
