@@ -10,9 +10,11 @@ import sys
 
 import pytest
 
-from ipc_helpers import FifoTimeoutError, launch_writer, make_fifo, open_fifo, read_all
+from ipc_helpers import FifoTimeoutError, PeerError, launch_writer, make_fifo, open_fifo, read_all
 from ipc_helpers.capacity import (
     HAS_PIPE_SIZE,
+    RECORD_WRITER_PROGRAM,
+    SET_SIZE_PROGRAM,
     RecordWriters,
     both_ends,
     bytes_waiting,
@@ -20,11 +22,13 @@ from ipc_helpers.capacity import (
     fill,
     pipe_size,
     reader_leaves_early,
+    run_lengths,
     set_pipe_size,
     set_size_as_unprivileged,
     signal_name,
-    wait_until_full,
+    wait_for_writes,
 )
+from ipc_helpers.framing import read_exactly
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs os.mkfifo (not on Windows)")
 linux_only = pytest.mark.skipif(not HAS_PIPE_SIZE, reason="F_GETPIPE_SZ is Linux-only")
@@ -99,25 +103,50 @@ def test_unprivileged_limit():
     assert set_size_as_unprivileged(limit + 1) == "EPERM"
 
 
-def test_wait_until_full_returns_capacity_when_a_writer_fills_it(fifo):
-    with launch_writer(fifo, b"w" * 100000) as writer:
+@linux_only
+def test_a_writer_on_a_full_pipe_returns_one_write_per_chunk_read(fifo):
+    # What chapter 07, section 3 shows: 4 chunks of 16 KiB fill the pipe, then one per read.
+    chunk = 16384
+    with launch_writer(fifo, b"w" * (6 * chunk), parts=[chunk] * 6) as writer:
         fd = open_fifo(fifo, "r", timeout=10)
         try:
-            full = wait_until_full(fd, timeout=20)
-            if HAS_PIPE_SIZE:
-                assert full == pipe_size(fd) == 65536
-            assert writer.running  # blocked in its write
-            assert len(read_all(fd, timeout=20)) == 100000
+            assert writer.wait_until_blocked("write") == "write"
+            assert bytes_waiting(fd) == 4 * chunk
+            assert len(wait_for_writes(writer, 4)) == 4
+            for done in (5, 6):
+                read_exactly(fd, chunk)
+                assert len(wait_for_writes(writer, done)) == done
+                assert bytes_waiting(fd) == 4 * chunk  # full again
+            assert len(read_all(fd, timeout=10)) == 4 * chunk
         finally:
             os.close(fd)
-        assert writer.wait(10) == 0
+        writer.check(timeout=10)
+    assert [e["bytes"] for e in wait_for_writes(writer, 6)] == [chunk] * 6
 
 
-def test_wait_until_full_times_out(fifo):
-    with both_ends(fifo) as (r, w):
-        os.write(w, b"only a little")
+def test_wait_for_writes_times_out_while_the_writer_waits_in_open(fifo):
+    with launch_writer(fifo, "never sent") as writer:  # nobody opens the read end
         with pytest.raises(FifoTimeoutError):
-            wait_until_full(r, timeout=0.7 if HAS_PIPE_SIZE else 0.2)
+            wait_for_writes(writer, 1, timeout=0.2)
+        assert writer.running
+
+
+def test_wait_for_writes_raises_peer_error_when_the_writer_exits_first(fifo):
+    with launch_writer(fifo, "one part") as writer:
+        fd = open_fifo(fifo, "r", timeout=10)
+        try:
+            with pytest.raises(PeerError):
+                wait_for_writes(writer, 2, timeout=10)  # it makes only one write
+        finally:
+            os.close(fd)
+    assert writer.returncode == 0
+
+
+def test_run_lengths():
+    assert run_lengths(b"") == []
+    assert run_lengths(b"AABCC") == [2, 1, 2]
+    assert run_lengths(b"\n\n]]\\^^^--x") == [2, 2, 1, 3, 2, 1]  # bytes special in a regex class
+    assert run_lengths(b"Z" * 100000) == [100000]
 
 
 def test_check_records_finds_whole_and_broken_records():
@@ -154,10 +183,17 @@ def test_record_writers_huge_records_break_within_a_few_rounds(fifo):
     assert any(check_records(_run_writers(fifo, 100000, 10, writers=4), 100000).broken for _ in range(5))
 
 
+def test_child_programs_use_only_the_standard_library():
+    # They run with -I -S (no site-packages): an import of ipc_helpers would fail there.
+    for program in (SET_SIZE_PROGRAM, RECORD_WRITER_PROGRAM):
+        assert "ipc_helpers" not in program
+        compile(program, "<program>", "exec")
+
+
 def test_record_writers_go_times_out_without_a_reader(fifo):
     with RecordWriters(fifo, writers=2, size=16, count=1) as team:
         with pytest.raises(FifoTimeoutError):
-            team.go(timeout=0.5)  # nobody opened the read end: the writers wait in open()
+            team.go(timeout=0.2)  # nobody opened the read end: the writers wait in open()
     # leaving the block killed and reaped them
 
 
@@ -179,7 +215,7 @@ def test_python_child_gets_broken_pipe_error(fifo):
 def test_reader_leaves_early_times_out_and_kills(fifo):
     # sleep never writes and never exits by itself
     with pytest.raises(FifoTimeoutError):
-        reader_leaves_early([sys.executable, "-c", "import time; time.sleep(30)"], fifo, take=1, timeout=0.5)
+        reader_leaves_early([sys.executable, "-c", "import time; time.sleep(30)"], fifo, take=1, timeout=0.2)
 
 
 def test_signal_name():

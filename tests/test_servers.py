@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import select
+import subprocess
+import sys
+import time
 
 import pytest
 
-from ipc_helpers import FifoTimeoutError, make_fifo, open_fifo
+from ipc_helpers import FifoTimeoutError, framing, make_fifo, open_fifo, servers
 from ipc_helpers.framing import recv_frame, send_frame
 from ipc_helpers.servers import (
+    HEADER,
     REPLY,
     REQUEST,
     client_fifo,
@@ -19,6 +24,7 @@ from ipc_helpers.servers import (
     launch_seqnum_server,
     numbers_received,
     poll_names,
+    read_exactly,
 )
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs os.mkfifo (not on Windows)")
@@ -32,12 +38,41 @@ def test_poll_names():
 
 
 def test_client_fifo_is_next_to_the_server_fifo(tmp_path):
-    assert client_fifo(tmp_path / "seqnum", 42) == tmp_path / "client-42"
+    assert client_fifo(tmp_path / "seqnum", 42) == str(tmp_path / "client-42")
 
 
 def test_message_formats_fit_in_pipe_buf():
     assert REQUEST.size == 8 and REPLY.size == 4
     assert REQUEST.size <= 512  # atomic even on macOS
+
+
+def test_the_programs_speak_the_framing_of_chapter_05():
+    assert HEADER.format == framing.HEADER.format
+    assert HEADER.pack(3) + b"abc" == framing.frame(b"abc")
+
+
+def test_read_exactly_loops_over_short_reads_and_stops_at_end_of_file():
+    r, w = os.pipe()
+    try:
+        os.write(w, b"ab")
+        os.write(w, b"cde")
+        assert read_exactly(r, 4) == b"abcd"
+        os.close(w)
+        w = None
+        assert read_exactly(r, 4) == b"e"  # end of file: fewer
+        assert read_exactly(r, 4) == b""
+    finally:
+        os.close(r)
+        if w is not None:
+            os.close(w)
+
+
+def test_the_programs_start_without_site_packages_or_the_package():
+    # -I -S: no site-packages, so `import ipc_helpers` would fail; the file must run on its own.
+    argv = [sys.executable, "-I", "-S", servers.__file__, "no-such-program"]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+    assert done.returncode == 1
+    assert done.stderr.strip() == "unknown command 'no-such-program'"
 
 
 def test_launchers_reject_unknown_modes(tmp_path):
@@ -70,10 +105,12 @@ def test_echo_server_answers_in_order_and_exits_at_eof(tmp_path):
 def test_echo_server_opened_in_the_wrong_order_times_out(tmp_path):
     req, rep = make_fifo(tmp_path / "req"), make_fifo(tmp_path / "rep")
     with launch_echo_server(req, rep) as server:
+        assert server.wait_until_blocked("open") == "open"  # in its first open, of `req`
         with pytest.raises(FifoTimeoutError):
-            open_fifo(rep, "r", timeout=1)
+            open_fifo(rep, "r", timeout=0.2)
         assert server.running
     assert not server.running
+    assert server.stdout == "[server] opening the request FIFO for reading\n"
 
 
 def _serve(server_fifo, wanted, mode):
@@ -102,10 +139,12 @@ def test_naive_server_is_stuck_after_a_vanished_client(tmp_path):
         with launch_seqnum_client(server_fifo, 1, mode="vanish") as ghost:
             assert ghost.wait(10) == 0
         with launch_seqnum_client(server_fifo, 1, mode="naive") as client:
-            with pytest.raises(FifoTimeoutError):
-                client.wait(timeout=2)
+            assert server.wait_until_blocked("open") == "open"  # the ghost's FIFO: forever
+            assert client.wait_until_blocked("open") == "open"  # its own FIFO: forever too
+            assert client.running
         assert server.running
     assert server.stdout.strip().splitlines()[-1] == "[server] opening the client's FIFO to reply"
+    assert client.stdout == ""  # never got a number
 
 
 def test_safe_server_skips_a_vanished_client_and_goes_on(tmp_path):
@@ -136,10 +175,30 @@ def test_late_client_is_skipped_by_the_safe_server(tmp_path):
     server_fifo = make_fifo(tmp_path / "seqnum")
     with launch_seqnum_server(server_fifo, requests=1, mode="safe") as server:
         with launch_seqnum_client(server_fifo, 1, mode="late") as client:
-            with pytest.raises(FifoTimeoutError):
-                client.wait(timeout=3)
-        assert server.wait(10) == 0
-    assert "skipped" in server.stdout
+            assert server.wait(10) == 0
+            assert client.wait_until_blocked("open") == "open"  # a reply that never comes
+        assert client.stdout == ""
+    assert "(ENXIO): request skipped" in server.stdout
+
+
+def test_late_client_opens_its_fifo_only_after_the_server_has_exited(tmp_path):
+    server_fifo = make_fifo(tmp_path / "seqnum")
+    with launch_seqnum_server(server_fifo, requests=2, mode="safe") as server:
+        with launch_seqnum_client(server_fifo, 1, mode="late") as late:
+            deadline = time.monotonic() + 10
+            while "request skipped" not in server.stdout:  # the server has given up on it...
+                assert time.monotonic() < deadline, server.stdout
+                time.sleep(0.001)
+            assert server.wait_until_blocked("read") == "read"  # ...and waits for request 2
+            with pytest.raises(OSError) as info:  # no reader: the late client has not opened it yet
+                os.open(client_fifo(server_fifo, late.pid), os.O_WRONLY | os.O_NONBLOCK)
+            assert info.value.errno == errno.ENXIO
+            with launch_seqnum_client(server_fifo, 1) as other:  # request 2: then the server exits
+                other.check(timeout=10)
+            assert server.wait(10) == 0
+            assert late.wait_until_blocked("open") == "open"  # only now, too late
+            assert late.stdout == ""
+    assert numbers_received(other, 1) == range(0, 1)
 
 
 def test_numbers_received_without_reply_raises():
