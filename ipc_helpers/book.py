@@ -2,28 +2,27 @@
 
 - :func:`mkfifo_race`: several processes create the same FIFO at the same
   instant, with the book's ``exists()``-then-``mkfifo`` code or a race-free one.
+- :func:`run_program`: start one of the book's programs as a separate process.
 - :func:`wait_for_path`, :func:`wait_until_blocked_in_open`: wait, with a
   timeout, until another process has reached a known point.
 - :func:`hide_pids`: print the book's messages without their changing PIDs.
-
-Run as ``python -m ipc_helpers.book race-child ...`` this module is also the
-small program that :func:`mkfifo_race` starts several times.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import math
 import os
 import re
 import signal
-import stat
 import subprocess
 import sys
 import time
 from collections import Counter
 from pathlib import Path
 
-from .fifo import make_fifo
-from .procs import wait_until_blocked
+from .procs import ChildProcess, run_script, wait_until_blocked
 
 StrPath = str | os.PathLike[str]
 
@@ -39,6 +38,83 @@ STYLES = {
 # The create race, with real processes
 # --------------------------------------------------------------------------
 
+#: The program that :func:`mkfifo_race` runs, as ``python -I -S -c RACE_PROGRAM``
+#: (a bare Python: no environment variables, no site-packages, so it starts
+#: quickly).  It forks the racers, so 16 racers cost little more than one;
+#: forking is safe here because this small program runs no threads.  Each racer
+#: reports its outcome as one line on standard output.
+#:
+#: A starting line is a pipe.  Every racer closes its own copy of the write end
+#: and waits in ``os.read``; end of file comes only once no copy is left open,
+#: that is when the last racer arrives, and it wakes all of them at once.
+RACE_PROGRAM = r"""
+import os
+import signal
+import stat
+import sys
+
+style, mode, processes, lifetime, package_root, *paths = sys.argv[1:]
+if style == "make_fifo":
+    sys.path.insert(0, package_root)
+    from ipc_helpers.fifo import make_fifo
+
+
+def line_up(gate):
+    os.close(gate[1])  # this racer has arrived
+    os.read(gate[0], 1)  # end of file once every racer has arrived
+
+
+def create(path, pause):
+    if style == "book":
+        if not os.path.exists(path):
+            pause()
+            os.mkfifo(path)
+            return "created it"
+        pause()
+        return "found it, did nothing"
+    pause()
+    if style == "make_fifo":
+        make_fifo(path)
+        return "make_fifo returned"
+    try:
+        os.mkfifo(path)
+        return "created it"
+    except FileExistsError:
+        if not stat.S_ISFIFO(os.lstat(path).st_mode):
+            raise
+        return "reused the existing FIFO"
+
+
+def race(start, checked):
+    line_up(start)
+    pause = (lambda: line_up(checked)) if mode == "lockstep" else (lambda: None)
+    try:
+        for path in paths:  # stop at the first crash
+            outcome = create(path, pause)
+    except FileExistsError:
+        return "crashed (FileExistsError)"
+    except Exception:
+        return "crashed (other error)"
+    return outcome if len(paths) == 1 else "finished without error"
+
+
+start, checked = os.pipe(), os.pipe()
+for _ in range(int(processes)):
+    if os.fork() == 0:  # a racer
+        signal.alarm(int(lifetime))  # killed (and counted as "timed out") if not done by then
+        try:
+            os.write(1, (race(start, checked) + "\n").encode())  # one short write: lines never mix
+        finally:
+            os._exit(0)
+for fd in (*start, *checked):  # only the racers hold the starting lines now
+    os.close(fd)
+while True:  # reap every racer
+    try:
+        os.wait()
+    except ChildProcessError:  # none left
+        break
+"""
+
 
 def mkfifo_race(
     path: StrPath,
@@ -49,16 +125,17 @@ def mkfifo_race(
     lockstep: bool = False,
     timeout: float = 30,
 ) -> Counter[str]:
-    """Start ``processes`` processes that all create the FIFO ``path`` at once.
+    """Let ``processes`` processes create the FIFO ``path`` at the same instant.
 
-    Each process runs one of the :data:`STYLES` of creating a FIFO.  They are
-    held at a starting line and released together, so their attempts overlap
-    as much as the machine allows.  With ``repeat=N`` each process creates
-    the FIFOs ``path.0`` ... ``path.N-1`` one after the other (the race gets
-    N chances; a process stops at its first crash).  With ``lockstep=True``
-    the interleaving is forced instead: every process stops right before its
-    ``os.mkfifo`` call (for the book's style: after its ``exists()`` check)
-    until all have got there, so the result is the same on every run.
+    Each process runs one of the :data:`STYLES` of creating a FIFO.  They
+    wait at a starting line and are released together, so their attempts
+    overlap as much as the machine allows.  With ``repeat=N`` each process
+    creates the FIFOs ``path.0`` ... ``path.N-1`` one after the other (the
+    race gets N chances; a process stops at its first crash).  With
+    ``lockstep=True`` the interleaving is forced instead: every process stops
+    right before its ``os.mkfifo`` call (for the book's style: after its
+    ``exists()`` check) until all have got there, so the result is the same
+    on every run.  The processes are forked by :data:`RACE_PROGRAM`.
 
     Returns how many processes ended which way, for example
     ``Counter({"crashed (FileExistsError)": 7, "created it": 1})``.  The
@@ -67,118 +144,70 @@ def mkfifo_race(
     ``"finished without error"`` (with ``repeat`` > 1) and
     ``"crashed (other error)"``.
 
-    Blocks until every process has exited (at most ``timeout`` seconds, after
-    which the rest are killed and reported as ``"timed out"``).  Raises
-    ``ValueError`` for an unknown style, or ``repeat`` > 1 with ``lockstep``.
-    The FIFOs that were created stay; the starting-line FIFOs are removed.
+    Blocks until every process has exited.  A process still running after
+    ``timeout`` seconds (rounded up to whole seconds) is killed and counts
+    as ``"timed out"``.  Creates nothing but the FIFOs.
+
+    Raises ``ValueError`` for an unknown style, ``processes`` < 1, or
+    ``repeat`` > 1 with ``lockstep``; ``FileNotFoundError`` if the
+    directory does not exist; ``RuntimeError`` if the race program fails.
     """
     if style not in STYLES:
         raise ValueError(f"style must be one of {sorted(STYLES)}, not {style!r}")
-    if repeat < 1 or (lockstep and repeat != 1):
-        raise ValueError("repeat must be at least 1, and exactly 1 with lockstep=True")
+    if processes < 1 or repeat < 1 or (lockstep and repeat != 1):
+        raise ValueError("processes and repeat must be at least 1, and repeat exactly 1 with lockstep=True")
     path = Path(path)
-    gates = [path.with_name(f".{path.name}.start"), path.with_name(f".{path.name}.go")]
-    deadline = time.monotonic() + timeout
-    children: list[subprocess.Popen] = []
-    fds: list[int] = []
+    if not path.parent.is_dir():
+        raise FileNotFoundError(errno.ENOENT, "no such directory", os.fspath(path.parent))
+    targets = [str(path)] if repeat == 1 else [f"{path}.{i}" for i in range(repeat)]
+    lifetime = max(1, math.ceil(timeout))
+    package_root = str(Path(__file__).resolve().parent.parent)
+    mode = "lockstep" if lockstep else "free"
+    argv = [sys.executable, "-I", "-S", "-c", RACE_PROGRAM, style, mode, str(processes), str(lifetime)]
+    program = subprocess.Popen(
+        [*argv, package_root, *targets],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        encoding="utf-8",
+        errors="replace",
+        start_new_session=True,  # its own process group: the program and all its racers
+    )
     try:
-        # A starting line made of FIFOs: each child opens a gate for reading and
-        # waits in os.read().  We hold the only write end; closing it gives every
-        # child end of file at the same moment.
-        for gate in gates:
-            make_fifo(gate)
-            fds.append(os.open(gate, os.O_RDONLY | os.O_NONBLOCK))  # so our write open cannot block
-            fds.append(os.open(gate, os.O_WRONLY))
-        targets = [str(path)] if repeat == 1 else [f"{path}.{i}" for i in range(repeat)]
-        argv = [sys.executable, "-m", "ipc_helpers.book", "race-child", style, *map(str, gates)]
-        argv += ["lockstep" if lockstep else "free", *targets]
-        for _ in range(processes):
-            children.append(
-                subprocess.Popen(
-                    argv,
-                    stdin=subprocess.DEVNULL,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE,
-                    text=True,
-                    env={**os.environ, "RACE_LIFETIME": str(max(1, int(timeout)))},
-                )
-            )
-        for child in children:  # each says "ready" once it waits at the starting line
-            child.stdout.readline()
-        os.close(fds.pop(1))  # the first gate's write end: go!
-        if lockstep:
-            for child in children:  # "checked": it stands right before os.mkfifo
-                child.stdout.readline()
-            os.close(fds.pop())  # the second gate's write end: go on, everyone
-        outcomes: Counter[str] = Counter()
-        for child in children:
-            try:
-                out, err = child.communicate(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                outcomes["timed out"] += 1
-                continue
-            if child.returncode == 0:
-                outcomes[out.strip() if repeat == 1 else "finished without error"] += 1
-            elif "FileExistsError" in err:
-                outcomes["crashed (FileExistsError)"] += 1
-            else:
-                outcomes["crashed (other error)"] += 1
-        return outcomes
-    finally:
-        for fd in fds:
-            os.close(fd)
-        for child in children:
-            if child.poll() is None:
-                child.kill()
-            child.communicate()
-        for gate in gates:
-            try:
-                os.unlink(gate)
-            except FileNotFoundError:
-                pass
-
-
-def _race_child(style: str, start: str, go: str, mode: str, *paths: str) -> None:
-    """One racer.  Crashes with a traceback, as the book's program would."""
-    signal.alarm(int(os.environ.get("RACE_LIFETIME", "30")))  # never outlive the parent's patience
-
-    def wait_at(gate: str) -> None:
-        fd = os.open(gate, os.O_RDONLY)  # does not block: the parent holds the write end
-        print("ready" if gate == start else "checked", flush=True)
-        os.read(fd, 1)  # blocks until the parent closes its write end
-        os.close(fd)
-
-    def lockstep() -> None:
-        if mode == "lockstep":
-            wait_at(go)
-
-    wait_at(start)
-    for path in paths:
-        _create(style, path, lockstep)
-
-
-def _create(style: str, path: str, lockstep) -> None:
-    if style == "book":
-        if not os.path.exists(path):
-            lockstep()
-            os.mkfifo(path)
-            print("created it")
-        else:
-            lockstep()
-            print("found it, did nothing")
-    elif style == "try-except":
-        lockstep()
-        try:
-            os.mkfifo(path)
-            print("created it")
-        except FileExistsError:
-            if not stat.S_ISFIFO(os.lstat(path).st_mode):
-                raise
-            print("reused the existing FIFO")
+        # The racers stop themselves after `lifetime`; the program then reaps them and exits.
+        out, err = program.communicate(timeout=lifetime + 1)
+    except BaseException as exc:  # it hangs after all, or Ctrl-C: kill the program and every racer
+        with contextlib.suppress(ProcessLookupError):  # unless all have just exited
+            os.killpg(program.pid, signal.SIGKILL)
+        out, err = program.communicate()
+        if not isinstance(exc, subprocess.TimeoutExpired):
+            raise
     else:
-        lockstep()
-        make_fifo(path)
-        print("make_fifo returned")
+        if program.returncode != 0:
+            raise RuntimeError(f"the race program failed: {(err.strip() or 'no message').splitlines()[-1]}")
+    outcomes = Counter(out.splitlines())
+    missing = processes - sum(outcomes.values())
+    if missing:
+        outcomes["timed out"] += missing
+    return outcomes
+
+
+# --------------------------------------------------------------------------
+# Running the book's two programs
+# --------------------------------------------------------------------------
+
+
+def run_program(script: StrPath, *args: str, cwd: StrPath | None = None) -> ChildProcess:
+    """Start ``python -S script args...`` in ``cwd``, with its output captured.
+
+    The same as :func:`ipc_helpers.run_script`, but the option ``-S`` skips
+    Python's ``site`` module, which sets up the installed packages.  The
+    book's programs use only the standard library, so they behave exactly
+    the same, and start faster.  Returns at once (it never blocks); call
+    ``wait(timeout)`` and then read ``stdout`` and ``stderr``.  Raises
+    ``OSError`` only if Python itself cannot be started.
+    """
+    return run_script(script, *args, cwd=cwd, site=False)
 
 
 # --------------------------------------------------------------------------
@@ -189,13 +218,13 @@ def _create(style: str, path: str, lockstep) -> None:
 def wait_for_path(path: StrPath, timeout: float = 10) -> bool:
     """Wait until something exists at ``path`` (a symlink counts); True if it does in time.
 
-    Polls every 10 ms; blocks at most ``timeout`` seconds.  Never raises.
+    Checks every millisecond; blocks at most ``timeout`` seconds.  Never raises.
     """
     deadline = time.monotonic() + timeout
     while not os.path.lexists(path):
         if time.monotonic() >= deadline:
             return False
-        time.sleep(0.01)
+        time.sleep(0.001)
     return True
 
 
@@ -238,9 +267,3 @@ def hide_pids(text: str, **roles: int) -> str:
 
     return _PID.sub(replace, text)
 
-
-if __name__ == "__main__":
-    if sys.argv[1:2] == ["race-child"]:
-        _race_child(*sys.argv[2:])
-    else:
-        sys.exit("usage: python -m ipc_helpers.book race-child STYLE START GO lockstep|free PATH...")
