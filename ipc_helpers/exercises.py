@@ -8,25 +8,40 @@ True when everything passed, so a notebook cell can ``assert`` it.
 Every check is bounded in time: it uses temporary FIFOs and real writer
 processes with timeouts, runs your code in a thread that it stops waiting for
 after a time limit (completing any FIFO open that thread is stuck in), and
-removes everything it created.
+removes everything it created.  No check sleeps to put things in order: where
+the order matters, the writer waits for the reader (``wait_until_read``);
+writer processes that do not depend on each other start at the same time; and
+the race of chapter 03, which a real run hits only now and then, is made to
+happen at its worst moment every time (``check_ensure_fifo``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import select
 import socket
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from .fifo import Workspace, make_fifo
+from .fifo import Workspace, make_fifo, path_kind
 from .procs import launch_writer
 from .show import short
 
 #: The name of every thread in which a check runs the learner's code.
 CHECK_THREAD = "self-check"
+
+#: How many times ``check_ensure_fifo`` lets 8 threads race on one path.  A
+#: rival that comes at the worst moment is tested separately, every time, so a
+#: few rounds are enough to show that simultaneous calls all succeed.
+RACE_ROUNDS = 3
+
+#: The timeout ``check_receive`` gives ``receive`` when no writer exists at all.
+#: Nobody can ever open the other end, so a short one proves as much as a long one.
+NO_WRITER_TIMEOUT = 0.1
 
 HINTS = {
     "is-fifo": "Look at the file type without following symbolic links: which stat function does not "
@@ -158,41 +173,11 @@ def check_ensure_fifo(ensure_fifo: Callable[[str, int], object]) -> bool:
                 passed += 1
             else:
                 problems.append(f"calling it again on the same FIFO: {_outcome(kind, value)}")
-        # 3. many threads at once on one path all succeed.  The window between a
-        # check and the mkfifo is short, so a racy solution is given 20 chances.
-        errors: list[BaseException] = []
-        stuck = False
-        for round_ in range(20):
-            path = str(ws / f"race-{round_}")
-            barrier = threading.Barrier(8)
-
-            def racer(path: str = path, barrier: threading.Barrier = barrier) -> None:
-                try:
-                    barrier.wait(5)
-                    ensure_fifo(path, 0o600)
-                except BaseException as exc:  # noqa: BLE001
-                    errors.append(exc)
-
-            threads = [threading.Thread(target=racer, daemon=True, name=CHECK_THREAD) for _ in range(8)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join(10)
-            if any(t.is_alive() for t in threads):
-                stuck = True
-                _unblock(path)
-            if errors or stuck:
-                break
-        if stuck:
-            problems.append(f"8 simultaneous calls did not return within 10 s: {_OPENS}")
-        elif errors:
-            problems.append(
-                f"{len(errors)} of 8 simultaneous calls failed, e.g. {type(errors[0]).__name__}: "
-                f"{short(errors[0])}: a race (another thread created the FIFO between your check "
-                "and your mkfifo)"
-            )
-        else:
-            passed += 1
+        # 3. a rival creates the FIFO at the worst moment, and many threads at once
+        # on one path all succeed.
+        if _check_worst_moment(ensure_fifo, str(ws / "rival"), problems):
+            if _check_simultaneous_calls(ensure_fifo, ws, problems):
+                passed += 1
         # 4. a regular file and 5. a dangling symlink are refused; the file is left alone
         (ws / "file").write_bytes(b"keep")
         os.symlink("nowhere", ws / "dangling")
@@ -207,6 +192,87 @@ def check_ensure_fifo(ensure_fifo: Callable[[str, int], object]) -> bool:
         if (ws / "file").read_bytes() != b"keep" or (ws / "file").is_fifo():
             problems.append("the regular file in the way was changed or replaced")
     return _report(problems, passed)
+
+
+def _check_worst_moment(ensure_fifo: Callable[[str, int], object], path: str, problems: list[str]) -> bool:
+    """A rival creates the FIFO between the learner's look and their ``os.mkfifo``: must still work.
+
+    In a real race (chapter 03) that moment comes only now and then; here it
+    comes every time.  A profile hook (:func:`sys.setprofile`) sees each call
+    of a built-in function in the thread that runs ``ensure_fifo``; just
+    before the first call of ``os.mkfifo``, it creates the FIFO itself, as a
+    rival process could.  Returns True if ``ensure_fifo`` coped (or never
+    calls ``os.mkfifo``); else appends the problem and returns False.
+    """
+    rival_came: list[bool] = []
+
+    def rival(frame: object, event: str, arg: object) -> None:
+        if event == "c_call" and arg is os.mkfifo and not rival_came:
+            rival_came.append(True)
+            try:
+                os.mkfifo(path, 0o600)  # calls made inside the hook are not seen by the hook
+            except OSError:
+                pass  # something is there already: the learner's own doing
+
+    def with_rival() -> object:
+        sys.setprofile(rival)  # for this thread only
+        try:
+            return ensure_fifo(path, 0o600)
+        finally:
+            sys.setprofile(None)
+
+    kind, value = _call_bounded(with_rival, (), 5, fifo=path, why=_OPENS)
+    if kind == "ok" and path_kind(path) == "a FIFO":  # the rival's, or the learner's own
+        return True
+    if kind == "ok":
+        problems.append("when another process created the FIFO at the same moment, no FIFO was left")
+    else:
+        problems.append(
+            f"another process created the FIFO between your check and your os.mkfifo, and your function "
+            f"{_outcome(kind, value)}. That is the race of chapter 03: call os.mkfifo first, and look "
+            "at what is there only if it fails"
+        )
+    return False
+
+
+def _check_simultaneous_calls(
+    ensure_fifo: Callable[[str, int], object], ws: Workspace, problems: list[str]
+) -> bool:
+    """Let 8 threads call ``ensure_fifo`` on one path at the same moment, RACE_ROUNDS times: all must succeed.
+
+    Returns True if they did; else appends the problem and returns False.
+    Each round waits at most 10 s for its threads (an ``open()`` one of them is
+    stuck in is completed, see :func:`_unblock`).
+    """
+    errors: list[BaseException] = []
+    for round_ in range(RACE_ROUNDS):
+        path = str(ws / f"race-{round_}")
+        barrier = threading.Barrier(8)
+
+        def racer(path: str = path, barrier: threading.Barrier = barrier) -> None:
+            try:
+                barrier.wait(5)
+                ensure_fifo(path, 0o600)
+            except BaseException as exc:  # noqa: BLE001
+                errors.append(exc)
+
+        threads = [threading.Thread(target=racer, daemon=True, name=CHECK_THREAD) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(10)
+        if any(t.is_alive() for t in threads):
+            _unblock(path)
+            problems.append(f"8 simultaneous calls did not return within 10 s: {_OPENS}")
+            return False
+        if errors:
+            problems.append(
+                f"{len(errors)} of 8 simultaneous calls failed, e.g. {type(errors[0]).__name__}: "
+                f"{short(errors[0])}: a race (another thread created the FIFO between your check "
+                "and your mkfifo)"
+            )
+            return False
+    return True
 
 
 # ---------------------------------------------------------------- predictions
@@ -302,12 +368,15 @@ def check_decode_chunks(decode_chunks: Callable[[list[bytes]], str]) -> bool:
 
 
 def check_read_lines(read_lines: Callable[[int], list[bytes]], timeout: float = 10) -> bool:
-    """Check ``read_lines(fd) -> list[bytes]``: newline-framed messages from a real writer process.
+    """Check ``read_lines(fd) -> list[bytes]``: newline-framed messages from real writer processes.
 
-    Each case starts a writer that sends the messages in awkward pieces (a
-    message split over writes, several messages in one write), then calls
-    ``read_lines`` on the read end.  A last message without its ``b"\\n"``
-    must raise ``EOFError`` (or a subclass).
+    Each case has its own FIFO and writer process, which sends the messages
+    in awkward pieces (a message split over writes, several messages in one
+    write); all writers start at once.  The check opens each FIFO in turn
+    and calls ``read_lines`` on the read end.  A writer sends each piece only
+    once the reader has taken everything before it, so every piece arrives
+    in a read of its own.  A last message without its ``b"\\n"`` must raise
+    ``EOFError`` (or a subclass).
     """
     from .fifo import open_fifo
 
@@ -318,19 +387,22 @@ def check_read_lines(read_lines: Callable[[int], list[bytes]], timeout: float = 
         ([b"x" * 70000, b"after a big one"], [30000, 40017]),
         (["你好".encode(), "命名管道".encode()], [1, 5, 14]),
     ]
+    sends = [(b"".join(m + b"\n" for m in messages), parts) for messages, parts in cases]
+    sends.append((b"complete\ncut sho", [9, 7]))  # the last message is cut short
     problems, passed = [], 0
-    with Workspace() as ws:
-        fifo = ws.fifo()
-        for messages, parts in cases:
-            data = b"".join(m + b"\n" for m in messages)
-            outcome = _run_reader(read_lines, fifo, data, parts, timeout, open_fifo)
+    with Workspace() as ws, contextlib.ExitStack() as writers:
+        fifos = [ws.fifo(f"case-{i}") for i in range(len(sends))]
+        for fifo, (data, parts) in zip(fifos, sends, strict=True):
+            writers.enter_context(launch_writer(fifo, data, parts=parts, wait_until_read=True))
+        for fifo, (messages, _parts) in zip(fifos[:-1], cases, strict=True):
+            outcome = _run_reader(read_lines, fifo, timeout, open_fifo)
             if outcome == ("ok", messages):
                 passed += 1
                 continue
             problems.append(f"sent {_preview(messages)}: {_outcome(*outcome)}")
             if outcome[0] not in ("ok", "raised"):
                 return _report(problems, passed)  # a reader that hangs: stop here
-        outcome = _run_reader(read_lines, fifo, b"complete\ncut sho", [9, 7], timeout, open_fifo)
+        outcome = _run_reader(read_lines, fifos[-1], timeout, open_fifo)
         if outcome[0] == "raised" and isinstance(outcome[1], EOFError):
             passed += 1
         else:
@@ -348,13 +420,17 @@ def _call_bounded(
     *,
     fifo: str | os.PathLike[str] | None = None,
     why: str = "does it stop at end of file (os.read returns b'')?",
+    meanwhile: Callable[[], object] | None = None,
 ) -> tuple[str, object]:
     """Call the learner's ``func(*args)`` in a thread, so code that never returns cannot hang the cell.
 
     Returns ("ok", value), ("raised", exception) or ("did not return within", reason).
-    If it does not return and ``fifo`` is given, an ``open()`` of that FIFO the
-    thread may be stuck in is completed (see :func:`_unblock`), so no thread is
-    left blocked for ever.
+    Blocks for at most ``timeout`` s (plus 1 s, see below), after running
+    ``meanwhile()``, if given, while ``func`` runs: a check uses it to start
+    the processes of its later cases in the time a case must wait anyway.
+    If ``func`` does not return and ``fifo`` is given, an ``open()`` of that
+    FIFO the thread may be stuck in is completed (see :func:`_unblock`), so no
+    thread is left blocked for ever.
     """
     result: dict = {}
 
@@ -366,6 +442,8 @@ def _call_bounded(
 
     thread = threading.Thread(target=target, daemon=True, name=CHECK_THREAD)
     thread.start()
+    if meanwhile is not None:
+        meanwhile()
     thread.join(timeout)
     if thread.is_alive():
         if fifo is not None:
@@ -405,14 +483,13 @@ def _outcome(kind: str, value: object) -> str:
     return f"{kind} {value}"
 
 
-def _run_reader(read_lines, fifo: Path, data: bytes, parts, timeout: float, open_fifo):
-    """Run the learner's reader on the read end of a real FIFO with a real writer process."""
-    with launch_writer(fifo, data, parts=parts, pause=0.05):
-        fd = open_fifo(fifo, "r", timeout=timeout)
-        try:
-            kind, value = _call_bounded(read_lines, (fd,), timeout)
-        finally:
-            _close_when_unused(fd)
+def _run_reader(read_lines, fifo: Path, timeout: float, open_fifo):
+    """Run the learner's reader on the read end of ``fifo``, whose writer process is already launched."""
+    fd = open_fifo(fifo, "r", timeout=timeout)
+    try:
+        kind, value = _call_bounded(read_lines, (fd,), timeout)
+    finally:
+        _close_when_unused(fd)
     if kind == "ok" and not isinstance(value, list):
         return ("returned a non-list", value)
     return (kind, value)
@@ -454,9 +531,12 @@ def _preview(value) -> str:
 def check_receive(receive: Callable[[str, float], str], timeout: float = 10) -> bool:
     """Check ``receive(path, timeout) -> str``: the whole UTF-8 message from one writer, however long.
 
-    Last, it calls ``receive(path, 1)`` with no writer at all: that must raise
-    ``TimeoutError`` (``FifoTimeoutError`` is one) within a few seconds, not
-    return ``""`` and not wait for ever.
+    First it calls ``receive(path, 0.1)`` (:data:`NO_WRITER_TIMEOUT`) on a
+    FIFO that no writer ever opens: that must raise ``TimeoutError``
+    (``FifoTimeoutError`` is one) within a few seconds, not return ``""`` and
+    not wait for ever.  Meanwhile a writer process starts for each message,
+    each with a FIFO of its own, and waits in ``open()`` until ``receive``
+    opens that FIFO.
     """
     messages = [
         "Hello from pid [61017]",
@@ -465,11 +545,38 @@ def check_receive(receive: Callable[[str, float], str], timeout: float = 10) -> 
         "long " * 40000,
     ]
     problems, passed = [], 0
-    with Workspace() as ws:
-        fifo = ws.fifo()
-        for message in messages:
-            with launch_writer(fifo, message, delay_before_open=0.1):
-                kind, value = _call_bounded(receive, (str(fifo), timeout), timeout + 5, fifo=fifo)
+    with Workspace() as ws, contextlib.ExitStack() as writers:
+        fifos = [ws.fifo(f"message-{i}") for i in range(len(messages))]
+
+        def start_writers() -> None:
+            for fifo, message in zip(fifos, messages, strict=True):
+                writers.enter_context(launch_writer(fifo, message))
+
+        # No writer ever comes: the timeout must run out, however long it is.
+        nobody = ws.fifo("no-writer")
+        kind, value = _call_bounded(
+            receive,
+            (str(nobody), NO_WRITER_TIMEOUT),
+            NO_WRITER_TIMEOUT + 3,
+            fifo=nobody,
+            why="with no writer it must give up after timeout seconds",
+            meanwhile=start_writers,
+        )
+        if kind == "raised" and isinstance(value, TimeoutError):
+            passed += 1
+        elif kind == "ok":
+            problems.append(
+                f"with no writer, receive(path, {NO_WRITER_TIMEOUT:g}) returned {_preview(value)}: "
+                "it must raise TimeoutError "
+                "(an empty result is the b'' trap of chapter 04: no writer yet looks like end of file)"
+            )
+        else:
+            got = _outcome(kind, value)
+            problems.append(
+                f"with no writer, receive(path, {NO_WRITER_TIMEOUT:g}) {got} (expected TimeoutError)"
+            )
+        for fifo, message in zip(fifos, messages, strict=True):
+            kind, value = _call_bounded(receive, (str(fifo), timeout), timeout + 5, fifo=fifo)
             if kind == "ok" and value == message:
                 passed += 1
             elif kind == "ok":
@@ -477,21 +584,7 @@ def check_receive(receive: Callable[[str, float], str], timeout: float = 10) -> 
             else:
                 problems.append(f"sent {_preview(message)}: receive() {_outcome(kind, value)}")
                 if kind != "raised":
-                    return _report(problems, passed)
-        # No writer ever comes.
-        kind, value = _call_bounded(
-            receive, (str(fifo), 1), 6, fifo=fifo, why="with no writer it must give up after timeout seconds"
-        )
-        if kind == "raised" and isinstance(value, TimeoutError):
-            passed += 1
-        elif kind == "ok":
-            problems.append(
-                f"with no writer, receive(path, 1) returned {_preview(value)}: it must raise TimeoutError "
-                "(an empty result is the b'' trap of chapter 04: no writer yet looks like end of file)"
-            )
-        else:
-            got = _outcome(kind, value)
-            problems.append(f"with no writer, receive(path, 1) {got} (expected TimeoutError)")
+                    break  # a receive() that hangs: stop here
     return _report(problems, passed)
 
 

@@ -9,50 +9,62 @@ buttons on top of the same object (ipywidgets is imported only there).
 
 How the pieces talk
 -------------------
-Each child is this module run as ``python -m ipc_helpers.explorer reader
-PATH LIFETIME`` (list argv, no shell).  It reads one command per line on its
-standard input::
+Each child is this very file run as a script, ``python -I -S explorer.py
+reader PATH LIFETIME`` (list argv, no shell).  It needs only a few modules of
+the standard library, so it does not import the ``ipc_helpers`` package, nor
+even ``site``: it starts in a few hundredths of a second.  That is why the file
+begins with the child side; a child never gets past the line
+``if __name__ == "__main__"``, and the imports of the kernel side come after it.
+
+A child reads one command per line on its standard input::
 
     open | write <hex bytes> | read <n> | close | status | exit
 
 and answers with JSON lines on its standard output, one per event, for example
-``{"event": "open-start", "pipe": null}`` and, later, ``{"event": "opened",
-"pipe": 0}``.  ``pipe`` is the number of bytes in the pipe, measured with
-``ioctl(FIONREAD)`` on the child's descriptor (``null`` when it has none or the
-system cannot tell).  A blocking ``open()`` or ``write()`` runs in a thread of
-the child, so the child keeps answering while it is blocked, and the notebook's
-kernel only ever waits briefly, with a timeout, for an answer.  The reader's
-descriptor is non-blocking once it is open: a read of an empty pipe reports
-"would block" instead of waiting.
+``{"event": "open-start", "thread": 4711, "pipe": null}`` and, later,
+``{"event": "opened", "pipe": 0}``.  ``pipe`` is the number of bytes in the
+pipe, measured with ``ioctl(FIONREAD)`` on the child's descriptor (``null``
+when it has none or the system cannot tell).  A blocking ``open()`` or
+``write()`` runs in a thread of the child, so the child keeps answering while
+it is blocked.  The reader's descriptor is non-blocking once it is open: a read
+of an empty pipe reports "would block" instead of waiting.
 
-In the kernel, one thread per child turns its output lines into events in a
-queue; the explorer applies them to its state whenever you call one of its
-methods.  Nothing is left behind: :meth:`FifoExplorer.close`, a ``with``
-block, garbage collection and interpreter exit all end both processes and
-remove the FIFO.  A child also exits by itself when the kernel goes away (its
-standard input reaches end of file; it then removes the FIFO too) or after
-``lifetime`` seconds without a command.
+How an action knows that it is finished
+---------------------------------------
+No action sleeps for a guessed time.  It returns once its outcome is known:
+
+- the child has reported how its call ended (``opened``, ``open-failed``,
+  ``wrote``, ``broken-pipe``, ``read``, ``would-block``, ``closed``), or
+- the call has to wait, and Linux confirms it: the child reports the id of the
+  thread that makes the call, and the explorer reads ``/proc/TID/wchan``, the
+  kernel function that thread sleeps in (``wait_for_partner`` in ``open()``;
+  ``pipe_write``, or ``anon_pipe_write`` in recent kernels, in a ``write()`` to
+  a full pipe), with :func:`ipc_helpers.procs.wait_until_blocked`.
+
+Last, it asks one open end for the byte count: the events of the two children
+can arrive in either order, and only this last answer is sure to be up to
+date.  So the state an action returns is the same on every run, however busy
+the machine is.  In the kernel, one thread per child turns its output lines into
+events in a queue; the explorer applies them to its state whenever you call
+one of its methods.  Nothing is left behind: :meth:`FifoExplorer.close`, a
+``with`` block, garbage collection and interpreter exit all end both processes
+and remove the FIFO.  A child also exits by itself when the kernel goes away
+(its standard input reaches end of file; it then removes the FIFO too) or
+after ``lifetime`` seconds without a command.
 """
+
+# The imports of the kernel side follow the child side, on purpose (see above).
+# ruff: noqa: E402
 
 from __future__ import annotations
 
 import errno
-import html
 import json
 import os
-import queue
 import signal
-import subprocess
 import sys
 import threading
 import time
-import weakref
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import IO, Any
-
-from .fifo import bytes_waiting
 
 READER, WRITER = "reader", "writer"
 
@@ -62,10 +74,221 @@ NOT_STARTED, WAITING, OPEN, CLOSED = "not started", "waiting in open", "open", "
 #: The actions, by name; :meth:`FifoExplorer.why_not` takes these names.
 ACTIONS = ("open_reader", "open_writer", "write", "read", "close_reader", "close_writer")
 
-#: How long (seconds) an action waits for the child to acknowledge a command.
+#: How long (seconds) an action waits at most for a child to react.  It only
+#: matters when something is wrong: the children answer within milliseconds.
 ANSWER_TIMEOUT = 5.0
-#: How long a write waits to finish before the explorer reports it as blocked.
-WRITE_GRACE = 1.0
+
+
+# --------------------------------------------------------------------------
+# The child side: one end of the FIFO, driven by commands on stdin
+# --------------------------------------------------------------------------
+
+
+def bytes_in_pipe(fd: int) -> int | None:
+    """How many bytes sit in the pipe behind ``fd`` (``ioctl(FIONREAD)``), or ``None`` if unknown.
+
+    Works on either end of a pipe or FIFO.  Never blocks and never raises: a
+    closed descriptor, or a system without ``FIONREAD``, gives ``None``.  It
+    does what :func:`ipc_helpers.fifo.bytes_waiting` does; it is written out
+    here because the child processes do not import the package.
+    """
+    try:
+        import array
+        import fcntl
+        import termios
+    except ImportError:  # pragma: no cover - Windows
+        return None
+    if not hasattr(termios, "FIONREAD"):  # pragma: no cover
+        return None
+    count = array.array("i", [0])
+    try:
+        fcntl.ioctl(fd, termios.FIONREAD, count, True)
+    except OSError:
+        return None
+    return count[0]
+
+
+class _End:
+    """One end of the FIFO inside a child process.
+
+    The main thread reads the commands and answers each at once.  ``open()``
+    and ``write()`` may block, so each runs in a worker thread, which reports
+    first that it starts (with its thread id, so that the kernel can ask Linux
+    where it sleeps) and then how the call ended.
+    """
+
+    def __init__(self, role: str, path: str) -> None:
+        self.role, self.path = role, path
+        self.fd: int | None = None
+        self.opening = self.writing = self.give_up = False
+        self.worker: threading.Thread | None = None
+        self.lock = threading.Lock()
+
+    def say(self, event: str, **details: object) -> None:
+        """Write one event as a JSON line; ``pipe`` (the byte count) is added unless given."""
+        details.setdefault("pipe", None if self.fd is None else bytes_in_pipe(self.fd))
+        line = json.dumps({"event": event, **details})
+        with self.lock:  # the main thread and a worker may both speak
+            sys.stdout.write(line + "\n")
+            sys.stdout.flush()
+
+    def handle(self, command: str, argument: str) -> None:
+        if command == "status":
+            self.say("status")
+        elif command == "open":
+            self.open()
+        elif command == "write" and self.role == WRITER:
+            self.write(bytes.fromhex(argument))
+        elif command == "read" and self.role == READER:
+            self.read(int(argument))
+        elif command == "close":
+            self.close()
+        else:
+            self.say("error", message=f"the {self.role} does not understand {command!r}")
+
+    def open(self) -> None:
+        if self.fd is not None or self.opening:
+            return self.say("error", message="already open or opening")
+        self.opening, self.give_up = True, False
+        self.worker = threading.Thread(target=self._open, daemon=True)
+        self.worker.start()
+
+    def _open(self) -> None:
+        flags = os.O_RDONLY if self.role == READER else os.O_WRONLY
+        self.say("open-start", thread=threading.get_native_id())
+        try:
+            fd = os.open(self.path, flags)  # blocks until the other end is opened
+        except OSError as exc:
+            self.opening = False
+            name = errno.errorcode.get(exc.errno, str(exc.errno))
+            return self.say("open-failed", message=f"open() failed: {name}")
+        if self.give_up:
+            os.close(fd)
+            self.opening = False
+            return
+        if self.role == READER:
+            os.set_blocking(fd, False)  # from now on a read never waits
+        self.fd, self.opening = fd, False
+        self.say("opened")
+
+    def write(self, data: bytes) -> None:
+        if self.fd is None or self.opening or self.writing:
+            return self.say("error", message="not open, or busy")
+        self.writing = True
+        self.worker = threading.Thread(target=self._write, args=(self.fd, data), daemon=True)
+        self.worker.start()
+
+    def _write(self, fd: int, data: bytes) -> None:
+        self.say("write-start", bytes=len(data), thread=threading.get_native_id())
+        sent = 0
+        try:
+            while sent < len(data):
+                sent += os.write(fd, data[sent:])  # blocks while the pipe is full
+        except BrokenPipeError:
+            self.writing = False
+            self.say("broken-pipe", sent=sent, bytes=len(data))
+        else:
+            self.writing = False
+            self.say("wrote", bytes=len(data))
+
+    def read(self, n: int) -> None:
+        if self.fd is None:
+            return self.say("error", message="not open")
+        try:
+            data = os.read(self.fd, n)
+        except BlockingIOError:
+            return self.say("would-block", n=n)
+        self.say("read", n=n, data=data.hex())
+
+    def close(self) -> None:
+        if self.writing:
+            return self.say("error", message="blocked in write(); cannot close now")
+        gave_up = False
+        if self.opening and self.worker is not None:
+            self.give_up = True
+            self._release_own_open()
+            gave_up = self.fd is None
+        if self.fd is None:
+            return self.say("closed", gave_up=gave_up)
+        fd, self.fd = self.fd, None
+        left = bytes_in_pipe(fd)
+        os.close(fd)
+        self.say("closed", gave_up=False, pipe=left)
+
+    def _release_own_open(self) -> None:
+        """A thread blocked in open() cannot be cancelled: open the other end briefly instead."""
+        other = os.O_WRONLY if self.role == READER else os.O_RDONLY
+        assert self.worker is not None
+        helper = None
+        deadline = time.monotonic() + ANSWER_TIMEOUT
+        while self.worker.is_alive() and time.monotonic() < deadline:
+            if helper is None:
+                try:
+                    helper = os.open(self.path, other | os.O_NONBLOCK)
+                except OSError as exc:  # ENXIO: our reader's open() has not started yet
+                    if exc.errno != errno.ENXIO:
+                        break
+            self.worker.join(0.05)
+        if helper is not None:
+            os.close(helper)
+
+    def leave(self, parent_gone: bool) -> None:
+        """Exit the process; if the kernel vanished, remove the FIFO it left behind."""
+        if parent_gone:
+            try:
+                os.unlink(self.path)
+                directory = os.path.dirname(self.path)
+                if os.path.basename(directory).startswith("ipc-tutorial-"):
+                    os.rmdir(directory)
+            except OSError:
+                pass
+        os._exit(0)  # also ends a thread still blocked in open() or write()
+
+
+def _child_main(argv: list[str]) -> None:
+    """Serve one end of the FIFO: ``argv`` is ``[role, path, lifetime]``.  Never returns."""
+    role, path, lifetime = argv[0], argv[1], int(argv[2])
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # "interrupt kernel" must not kill the explorer
+    signal.signal(signal.SIGALRM, signal.SIG_DFL)
+    signal.alarm(lifetime)  # safety net: no command for `lifetime` seconds -> the process ends
+    end = _End(role, path)
+    end.say("ready")
+    for raw in sys.stdin.buffer:
+        signal.alarm(lifetime)
+        command, _, argument = raw.decode("ascii", "replace").strip().partition(" ")
+        if command == "exit":
+            end.leave(parent_gone=False)
+        try:
+            end.handle(command, argument)
+        except Exception as exc:  # report, keep serving
+            end.say("error", message=f"{type(exc).__name__}: {exc}")
+    end.leave(parent_gone=True)  # end of file: the kernel has gone away
+
+
+if __name__ == "__main__":  # a child process; it ends inside (os._exit) and never reads on
+    _child_main(sys.argv[1:])
+
+
+# --------------------------------------------------------------------------
+# The kernel side: FifoExplorer (a child process never gets here, so these
+# imports, the package's own included, cost it nothing)
+# --------------------------------------------------------------------------
+
+import html
+import queue
+import subprocess
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import FifoTimeoutError
+from .fifo import Workspace
+from .procs import wait_until_blocked
+
+#: The program each child runs: this file, as a script.
+_CHILD_PROGRAM = os.path.abspath(__file__)
 
 
 class ExplorerError(RuntimeError):
@@ -132,20 +355,17 @@ def _show_bytes(data: bytes, limit: int = 20) -> str:
     return f"{data[:limit]!r}... ({len(data)} {unit})"
 
 
-# --------------------------------------------------------------------------
-# The kernel side: FifoExplorer
-# --------------------------------------------------------------------------
-
-
 class FifoExplorer:
     """A FIFO with a reader process and a writer process that you drive step by step.
 
     Every action sends one command to a child and returns the new
-    :class:`ExplorerState`.  No action blocks the caller for long: an
-    ``open()`` or ``write()`` that blocks in the child shows up as ``"waiting
-    in open"`` or as ``writing``, and ends when you act on the other end.
-    Actions that make no sense now (see :meth:`why_not`) raise
-    :class:`ExplorerError`; so does a child that does not answer within
+    :class:`ExplorerState` as soon as the outcome is known (see the module
+    docstring): the call has returned, or it waits, and Linux confirms that
+    the child sleeps in it.  An ``open()`` or ``write()`` that waits shows up
+    as ``"waiting in open"`` or as ``writing``, and ends when you act on the
+    other end.  No action blocks the caller for long: usually a few
+    milliseconds.  Actions that make no sense now (see :meth:`why_not`) raise
+    :class:`ExplorerError`; so does a child that does not react within
     :data:`ANSWER_TIMEOUT` seconds.
 
     Use it in a ``with`` block, or call :meth:`close`::
@@ -156,14 +376,13 @@ class FifoExplorer:
             lab.write("hello")
             print(lab.read(100).last_read)   # b'hello' (5 bytes)
 
-    Starting it blocks until both children are ready (at most ``startup`` s,
-    else :class:`ExplorerError`).  ``lifetime``: a child that receives no
-    command for this many seconds exits by itself.
+    Starting it blocks until both children are ready (a few hundredths of a
+    second; at most ``startup`` s, else :class:`ExplorerError`).
+    ``lifetime``: a child that receives no command for this many seconds exits
+    by itself.
     """
 
     def __init__(self, name: str = "my_pipe", *, lifetime: int = 3600, startup: float = 20.0) -> None:
-        from .fifo import Workspace  # imported here so that a child process does not need it
-
         self.log: list[str] = []
         self._events: queue.Queue[tuple[str, dict[str, Any]]] = queue.Queue()
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
@@ -172,6 +391,7 @@ class FifoExplorer:
         self._state = {READER: NOT_STARTED, WRITER: NOT_STARTED}
         self._alive = {READER: True, WRITER: True}
         self._writing: int | None = None
+        self._write_thread: int | None = None  # the writer's thread in write(), for wchan
         self._bytes: int | None = 0
         self._last_read, self._last_read_data = "nothing yet", None
         self._last_write = "nothing yet"
@@ -193,12 +413,13 @@ class FifoExplorer:
     # -- starting and stopping ------------------------------------------------
 
     def _start(self, role: str, lifetime: int) -> None:
+        # -I: ignore PYTHON* variables and the user's site-packages, and do not put the
+        # script's folder on sys.path; -S: skip site (the child needs the standard library only).
         popen = subprocess.Popen(
-            [sys.executable, "-m", "ipc_helpers.explorer", role, os.fspath(self.fifo), str(lifetime)],
+            [sys.executable, "-I", "-S", _CHILD_PROGRAM, role, os.fspath(self.fifo), str(lifetime)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            cwd=Path(__file__).resolve().parent.parent,  # so that the child imports this very package
         )
         self._procs[role] = popen
         thread = threading.Thread(target=_pump, args=(role, popen, self._events), daemon=True)
@@ -209,7 +430,7 @@ class FifoExplorer:
         """End both processes, remove the FIFO and its directory.  Safe to call twice.
 
         Blocks for at most a few seconds (a child that does not exit on
-        request is killed).
+        request is killed); usually for a few milliseconds.
         """
         if not self._closed:
             self._closed = True
@@ -303,13 +524,13 @@ class FifoExplorer:
     def wait_for(self, predicate: Callable[[ExplorerState], bool], timeout: float = 10.0) -> ExplorerState:
         """Wait until ``predicate(state)`` is true and return that state.
 
-        Blocks for at most ``timeout`` seconds, then raises
-        :class:`~ipc_helpers.FifoTimeoutError` (the message shows the state
-        at that moment).  While nothing happens it asks the children for the
-        number of bytes in the pipe every 0.2 s.
+        The actions already return with their outcome, so this is for what
+        happens on its own, such as a child process that ends.  Each event
+        from a child wakes it up; while none comes, it asks the open ends for
+        the byte count every 0.2 s.  Blocks for at most ``timeout`` seconds,
+        then raises :class:`~ipc_helpers.FifoTimeoutError` (the message shows
+        the state at that moment).
         """
-        from .errors import FifoTimeoutError
-
         if not self._until(lambda: predicate(self._snapshot()), timeout, ask_every=0.2):
             raise FifoTimeoutError(
                 f"the explorer did not reach the expected state within {timeout:g} s; "
@@ -318,69 +539,84 @@ class FifoExplorer:
         return self._changed()
 
     def refresh(self) -> ExplorerState:
-        """Let pending events arrive, ask the open ends for the byte count, return the state.
+        """Apply the events that have arrived, ask the open ends for the byte count, return the state.
 
-        Blocks for about a second at most.
+        Blocks until the children have answered: a few milliseconds (at most
+        :data:`ANSWER_TIMEOUT` s each).
         """
-        self._settle()
+        self._drain()
+        self._ask_status()
         return self._changed()
 
     # -- the actions -----------------------------------------------------------
 
     def open_reader(self) -> ExplorerState:
-        """The reader calls ``os.open(fifo, O_RDONLY)``: it waits there until a writer opens."""
+        """The reader calls ``os.open(fifo, O_RDONLY)``: it waits there until a writer opens.
+
+        Returns once ``open()`` has returned, or once the reader sleeps in it.
+        """
         return self._open(READER, "open_reader")
 
     def open_writer(self) -> ExplorerState:
-        """The writer calls ``os.open(fifo, O_WRONLY)``: it waits there until a reader opens."""
+        """The writer calls ``os.open(fifo, O_WRONLY)``: it waits there until a reader opens.
+
+        Returns once ``open()`` has returned, or once the writer sleeps in it.
+        """
         return self._open(WRITER, "open_writer")
 
     def write(self, data: bytes | str) -> ExplorerState:
         """The writer calls ``os.write`` until all of ``data`` is in the pipe (``str``: UTF-8).
 
-        Waits up to :data:`WRITE_GRACE` s for the write to finish.  If the pipe
-        is full it does not: ``state().writing`` then shows the blocked write,
-        which finishes when the reader makes room, or fails with a broken pipe
-        when the reader closes.
+        Returns once the write has ended (``last_write`` says how), or once
+        the writer sleeps in ``write()`` because the pipe is full.  Then
+        ``state().writing`` shows the blocked write, which finishes when the
+        reader makes room, or fails with a broken pipe when the reader closes.
         """
         payload = data.encode("utf-8") if isinstance(data, str) else bytes(data)
         if not payload:
             raise ExplorerError("cannot write: there is nothing to write (an empty write sends nothing)")
         self._check("write")
         self._command(WRITER, f"write {payload.hex()}", {"write-start"})
-        self._until(lambda: self._writing is None, WRITE_GRACE)
-        self._settle()
-        return self._changed()
+        self._settle_write()
+        return self._finish()
 
     def read(self, n: int = 100) -> ExplorerState:
         """The reader calls ``os.read(fd, n)`` once, without blocking.
 
         ``last_read`` then shows the data, ``b''`` (end of file: no writer has
         the FIFO open) or "would block" (the pipe is empty, but a writer has it
-        open: a blocking read would wait here).
+        open: a blocking read would wait here).  If the writer was blocked in
+        ``write()``, this returns only once that write has finished, or the
+        writer sleeps in it again.
         """
         if n < 1:
             raise ExplorerError("cannot read: n must be at least 1")
         self._check("read")
+        writer_was_blocked = self._writing is not None
         self._command(READER, f"read {int(n)}", {"read", "would-block"})
-        self._settle()
-        return self._changed()
+        if writer_was_blocked:
+            # The pipe was full, so Linux woke the writer before this read() returned:
+            # its write() goes on, and either finishes or fills the pipe and sleeps again.
+            self._settle_write()
+        return self._finish()
 
     def close_reader(self) -> ExplorerState:
-        """The reader closes its end (or, while waiting in open, gives up waiting)."""
+        """The reader closes its end (or, while waiting in open, gives up waiting).
+
+        If the writer is blocked in ``write()``, this returns once that write
+        has failed with a broken pipe.
+        """
         self._check("close_reader")
         self._command(READER, "close", {"closed"})
-        # a writer blocked in write() now fails with a broken pipe
-        self._until(lambda: self._writing is None, ANSWER_TIMEOUT)
-        self._settle()
-        return self._changed()
+        # With no reader left, Linux wakes a writer blocked in write(), and its write() fails.
+        self._until_or_fail(lambda: self._writing is None, "end its blocked write()")
+        return self._finish()
 
     def close_writer(self) -> ExplorerState:
         """The writer closes its end (or, while waiting in open, gives up waiting)."""
         self._check("close_writer")
         self._command(WRITER, "close", {"closed"})
-        self._settle()
-        return self._changed()
+        return self._finish()
 
     # -- internals ---------------------------------------------------------------
 
@@ -388,14 +624,57 @@ class FifoExplorer:
         self._check(action)
         other = WRITER if role == READER else READER
         partner = self._state[other] in (WAITING, OPEN) and self._alive[other]
-        other_waiting = self._state[other] == WAITING
-        self._command(role, "open", {"open-start"})
-        if partner:  # the open returns at once; let the "opened" events arrive
-            self._until(lambda: self._state[role] != WAITING, ANSWER_TIMEOUT)
-            if other_waiting:
-                self._until(lambda: self._state[other] != WAITING, ANSWER_TIMEOUT)
-        self._settle()
+        started = self._command(role, "open", {"open-start"})
+        if started["event"] != "open-start":  # an error, already in the log
+            return self._finish()
+        if partner:  # open() returns at once, and releases the other end if it waits in open()
+            self._until_or_fail(
+                lambda: self._state[role] != WAITING and self._state[other] != WAITING,
+                "finish the rendezvous in open()",
+            )
+        else:  # nobody at the other end: open() waits; make sure it really does before saying so
+            self._wait_asleep(started["thread"], "open", lambda: self._state[role] != WAITING)
+        return self._finish()
+
+    def _settle_write(self) -> None:
+        """Wait until the write in progress has ended, or until the writer sleeps in ``write()``."""
+        if self._writing is not None and self._write_thread is not None:
+            self._wait_asleep(self._write_thread, "write", lambda: self._writing is None)
+
+    def _finish(self) -> ExplorerState:
+        """End an action: ask an open end for the byte count, tell the listeners, return the state.
+
+        The events of the two children can arrive in either order, so a byte
+        count they carry may be out of date when it is applied (the reader
+        counted before the writer wrote, say).  Once the action's outcome is
+        known, nothing moves any more, and this last answer is up to date.
+        """
+        self._ask_status(self._open_roles()[:1])
         return self._changed()
+
+    def _wait_asleep(self, thread: int, call: str, done: Callable[[], bool]) -> bool:
+        """Wait until the child's ``thread`` sleeps in ``call`` (True), or until ``done()`` (False).
+
+        This is how the explorer knows, without guessing with a timer, that
+        an ``open()`` or ``write()`` really waits: Linux names the kernel
+        function a sleeping thread waits in (``/proc/TID/wchan``), and
+        :func:`ipc_helpers.procs.wait_until_blocked` checks it every
+        millisecond.  (Where the system does not tell, it waits half a second
+        instead.)  Raises :class:`ExplorerError` if neither happens within
+        :data:`ANSWER_TIMEOUT` s.
+        """
+        if wait_until_blocked(thread, call, timeout=ANSWER_TIMEOUT) is not None:
+            self._drain()
+            if not done():
+                return True
+        # The thread has ended: its call returned or failed, and it said so before it ended.
+        self._until_or_fail(done, f"return from {call}() or wait in it")
+        return False
+
+    def _until_or_fail(self, condition: Callable[[], bool], what: str) -> None:
+        """Apply events until ``condition()``; raise ExplorerError after ANSWER_TIMEOUT s."""
+        if not self._until(condition, ANSWER_TIMEOUT):
+            raise ExplorerError(f"the explorer's processes did not {what} within {ANSWER_TIMEOUT:g} s")
 
     def _check(self, action: str) -> None:
         reason = self.why_not(action)
@@ -411,32 +690,43 @@ class FifoExplorer:
         except (BrokenPipeError, ValueError):
             raise ExplorerError(f"the {role} process has ended") from None
 
-    def _command(self, role: str, line: str, answers: set[str]) -> None:
-        """Send one command and wait until the child acknowledges it."""
+    def _command(self, role: str, line: str, answers: set[str]) -> dict[str, Any]:
+        """Send one command and wait until the child answers it; return the answer."""
         self._send(role, line)
-        if not self._wait_event(role, answers | {"error", "exited"}, ANSWER_TIMEOUT):
+        answer = self._wait_event(role, answers | {"error", "exited"}, ANSWER_TIMEOUT)
+        if answer is None:
             raise ExplorerError(f"the {role} process did not answer within {ANSWER_TIMEOUT:g} s")
+        return answer
 
-    def _wait_event(self, role: str, names: set[str], timeout: float) -> bool:
-        """Apply events until one from ``role`` named in ``names`` arrives; False on timeout."""
+    def _ask_status(self, roles: list[str] | None = None) -> None:
+        """Ask ``roles`` (default: every open end) for the byte count; wait for the answers."""
+        for role in self._open_roles() if roles is None else roles:
+            try:
+                self._send(role, "status")
+            except ExplorerError:
+                continue
+            self._wait_event(role, {"status", "exited"}, ANSWER_TIMEOUT)
+
+    def _wait_event(self, role: str, names: set[str], timeout: float) -> dict[str, Any] | None:
+        """Apply events until one from ``role`` named in ``names`` arrives and return it; None on timeout."""
         deadline = time.monotonic() + timeout
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                return False
+                return None
             try:
                 who, message = self._events.get(timeout=remaining)
             except queue.Empty:
-                return False
+                return None
             self._apply(who, message)
             if who == role and message["event"] in names:
-                return True
+                return message
 
     def _until(self, condition: Callable[[], bool], timeout: float, ask_every: float | None = None) -> bool:
         """Apply events until ``condition()`` holds (True) or ``timeout`` s have passed (False).
 
         With ``ask_every``, ask the open ends for the byte count whenever no
-        event came for that long (a blocked write sends no events).
+        event came for that long.
         """
         deadline = time.monotonic() + timeout
         self._drain()
@@ -447,9 +737,9 @@ class FifoExplorer:
             try:
                 self._apply(*self._events.get(timeout=min(ask_every or remaining, remaining)))
             except queue.Empty:
-                for role in self._open_roles():
+                for role in self._open_roles() if ask_every else []:
                     try:
-                        self._send(role, "status")
+                        self._send(role, "status")  # the answer arrives as an event
                     except ExplorerError:
                         pass
         return True
@@ -460,21 +750,6 @@ class FifoExplorer:
                 self._apply(*self._events.get_nowait())
             except queue.Empty:
                 return
-
-    def _settle(self, quiet: float = 0.15, limit: float = 1.0) -> None:
-        """Apply events until none came for ``quiet`` s (at most ``limit`` s), then ask for a byte count."""
-        deadline = time.monotonic() + limit
-        while (remaining := deadline - time.monotonic()) > 0:
-            try:
-                self._apply(*self._events.get(timeout=min(quiet, remaining)))
-            except queue.Empty:
-                break
-        for role in self._open_roles():
-            try:
-                self._send(role, "status")
-            except ExplorerError:
-                continue
-            self._wait_event(role, {"status", "exited"}, ANSWER_TIMEOUT)
 
     def _open_roles(self) -> list[str]:
         if self._closed:
@@ -522,7 +797,7 @@ class FifoExplorer:
             self._state[role] = OPEN
             self._note(f"{tag} open() returned: the {role} has the FIFO open")
         elif event == "write-start":
-            self._writing = message["bytes"]
+            self._writing, self._write_thread = message["bytes"], message.get("thread")
             self._last_write = f"in progress ({message['bytes']} bytes)"
             self._note(f"{tag} calls write() with {message['bytes']} bytes")
         elif event == "wrote":
@@ -565,6 +840,9 @@ class FifoExplorer:
                 )
             else:
                 self._note(f"{tag} close(): the {role} no longer has the FIFO open")
+        elif event == "open-failed":
+            self._state[role] = CLOSED
+            self._note(f"{tag} {message['message']}")
         elif event == "error":
             self._note(f"{tag} error: {message['message']}")
         elif event == "exited":
@@ -628,171 +906,6 @@ def _shutdown(
 
 
 # --------------------------------------------------------------------------
-# The child side: one end of the FIFO, driven by commands on stdin
-# --------------------------------------------------------------------------
-
-
-def bytes_in_pipe(fd: int) -> int | None:
-    """How many bytes sit in the pipe behind ``fd`` (``ioctl(FIONREAD)``), or ``None`` if unknown.
-
-    Works on either end of a pipe or FIFO.  Never blocks.  Unlike
-    :func:`ipc_helpers.fifo.bytes_waiting`, which it uses, a closed descriptor
-    gives ``None`` too.
-    """
-    try:
-        return bytes_waiting(fd)
-    except OSError:
-        return None
-
-
-class _End:
-    """One end of the FIFO inside a child process."""
-
-    def __init__(self, role: str, path: str, out: IO[str]) -> None:
-        self.role, self.path, self.out = role, path, out
-        self.fd: int | None = None
-        self.opening = self.writing = self.give_up = False
-        self.worker: threading.Thread | None = None
-        self.lock = threading.Lock()
-
-    def say(self, event: str, **details: Any) -> None:
-        details.setdefault("pipe", None if self.fd is None else bytes_in_pipe(self.fd))
-        with self.lock:
-            self.out.write(json.dumps({"event": event, **details}) + "\n")
-            self.out.flush()
-
-    def handle(self, command: str, argument: str) -> None:
-        if command == "status":
-            self.say("status")
-        elif command == "open":
-            self.open()
-        elif command == "write" and self.role == WRITER:
-            self.write(bytes.fromhex(argument))
-        elif command == "read" and self.role == READER:
-            self.read(int(argument))
-        elif command == "close":
-            self.close()
-        else:
-            self.say("error", message=f"the {self.role} does not understand {command!r}")
-
-    def open(self) -> None:
-        if self.fd is not None or self.opening:
-            return self.say("error", message="already open or opening")
-        self.opening, self.give_up = True, False
-        self.say("open-start")
-        self.worker = threading.Thread(target=self._open, daemon=True)
-        self.worker.start()
-
-    def _open(self) -> None:
-        flags = os.O_RDONLY if self.role == READER else os.O_WRONLY
-        try:
-            fd = os.open(self.path, flags)  # blocks until the other end is opened
-        except OSError as exc:
-            self.opening = False
-            return self.say("error", message=f"open() failed: {errno.errorcode.get(exc.errno, exc.errno)}")
-        if self.give_up:
-            os.close(fd)
-            self.opening = False
-            return
-        if self.role == READER:
-            os.set_blocking(fd, False)  # from now on a read never waits
-        self.fd, self.opening = fd, False
-        self.say("opened")
-
-    def write(self, data: bytes) -> None:
-        if self.fd is None or self.opening or self.writing:
-            return self.say("error", message="not open, or busy")
-        self.writing = True
-        self.say("write-start", bytes=len(data))
-        self.worker = threading.Thread(target=self._write, args=(self.fd, data), daemon=True)
-        self.worker.start()
-
-    def _write(self, fd: int, data: bytes) -> None:
-        sent = 0
-        try:
-            while sent < len(data):
-                sent += os.write(fd, data[sent:])  # blocks while the pipe is full
-        except BrokenPipeError:
-            self.writing = False
-            self.say("broken-pipe", sent=sent, bytes=len(data))
-        else:
-            self.writing = False
-            self.say("wrote", bytes=len(data))
-
-    def read(self, n: int) -> None:
-        if self.fd is None:
-            return self.say("error", message="not open")
-        try:
-            data = os.read(self.fd, n)
-        except BlockingIOError:
-            return self.say("would-block", n=n)
-        self.say("read", n=n, data=data.hex())
-
-    def close(self) -> None:
-        if self.writing:
-            return self.say("error", message="blocked in write(); cannot close now")
-        gave_up = False
-        if self.opening and self.worker is not None:
-            self.give_up = True
-            self._release_own_open()
-            gave_up = self.fd is None
-        if self.fd is None:
-            return self.say("closed", gave_up=gave_up)
-        fd, self.fd = self.fd, None
-        left = bytes_in_pipe(fd)
-        os.close(fd)
-        self.say("closed", gave_up=False, pipe=left)
-
-    def _release_own_open(self) -> None:
-        """A thread blocked in open() cannot be cancelled: open the other end briefly instead."""
-        other = os.O_WRONLY if self.role == READER else os.O_RDONLY
-        assert self.worker is not None
-        helper = None
-        deadline = time.monotonic() + ANSWER_TIMEOUT
-        while self.worker.is_alive() and time.monotonic() < deadline:
-            if helper is None:
-                try:
-                    helper = os.open(self.path, other | os.O_NONBLOCK)
-                except OSError as exc:  # ENXIO: our reader's open() has not started yet
-                    if exc.errno != errno.ENXIO:
-                        break
-            self.worker.join(0.05)
-        if helper is not None:
-            os.close(helper)
-
-    def leave(self, parent_gone: bool) -> None:
-        """Exit the process; if the kernel vanished, remove the FIFO it left behind."""
-        if parent_gone:
-            try:
-                os.unlink(self.path)
-                directory = os.path.dirname(self.path)
-                if os.path.basename(directory).startswith("ipc-tutorial-"):
-                    os.rmdir(directory)
-            except OSError:
-                pass
-        os._exit(0)  # also ends a thread still blocked in open() or write()
-
-
-def _child_main(argv: list[str]) -> None:
-    role, path, lifetime = argv[0], argv[1], int(argv[2])
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # "interrupt kernel" must not kill the explorer
-    signal.signal(signal.SIGALRM, signal.SIG_DFL)
-    signal.alarm(lifetime)  # safety net: no command for `lifetime` seconds -> the process ends
-    end = _End(role, path, sys.stdout)
-    end.say("ready")
-    for raw in sys.stdin.buffer:
-        signal.alarm(lifetime)
-        command, _, argument = raw.decode("ascii", "replace").strip().partition(" ")
-        if command == "exit":
-            end.leave(parent_gone=False)
-        try:
-            end.handle(command, argument)
-        except Exception as exc:  # report, keep serving
-            end.say("error", message=f"{type(exc).__name__}: {exc}")
-    end.leave(parent_gone=True)  # end of file: the kernel has gone away
-
-
-# --------------------------------------------------------------------------
 # The widget layer
 # --------------------------------------------------------------------------
 
@@ -816,7 +929,8 @@ def explorer_ui(explorer: FifoExplorer | None = None) -> Any:
     ``ipc-state`` and the event log ``ipc-log``.  ``box.explorer`` is the
     explorer.  A click runs one action and then rewrites the widgets' values;
     nothing is printed.  Buttons that make no sense now are disabled, and the
-    line under them says why.  Each click returns within about a second.
+    line under them says why.  A click returns as soon as the processes have
+    reacted to it, usually within a few milliseconds.
     """
     import ipywidgets as widgets  # only here: importing ipc_helpers must not need ipywidgets
 
@@ -916,7 +1030,3 @@ def explorer_ui(explorer: FifoExplorer | None = None) -> Any:
     box.add_class("ipc-explorer")
     box.explorer = ex
     return box
-
-
-if __name__ == "__main__":
-    _child_main(sys.argv[1:])

@@ -6,15 +6,17 @@ import codecs
 import os
 import select
 import stat
+import sys
 import threading
 import time
 
 import pytest
 
-from ipc_helpers import open_fifo, read_all
+from ipc_helpers import make_fifo, open_fifo, read_all
 from ipc_helpers.exercises import (
     CHECK_THREAD,
     HINTS,
+    NO_WRITER_TIMEOUT,
     check_decode_chunks,
     check_ensure_fifo,
     check_eof_prediction,
@@ -72,7 +74,30 @@ def test_ensure_fifo(capsys):
     assert not check_ensure_fifo(book_style)
     out = capsys.readouterr().out
     assert "regular file in the way was accepted" in out
-    assert "a race" in out  # 20 rounds of 8 threads catch the check-then-create window
+    # The rival comes between the look and the mkfifo every time: no luck needed to catch it.
+    assert "between your check and your os.mkfifo, and your function raised FileExistsError" in out
+
+    def via_make_fifo(path, mode):  # os.mkfifo one level deeper: the rival still comes, and is handled
+        make_fifo(path, mode)
+
+    assert check_ensure_fifo(via_make_fifo)
+
+
+def test_ensure_fifo_race_is_caught_every_time(capsys):
+    def racy(path, mode):  # looks first, then creates: the book's race, with lstat instead of exists
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            os.mkfifo(path, mode)
+            os.chmod(path, mode)
+            return
+        if not stat.S_ISFIFO(st.st_mode):
+            raise FileExistsError(path)
+
+    for _ in range(5):  # not once in a while: every time
+        assert not check_ensure_fifo(racy)
+        assert "That is the race of chapter 03" in capsys.readouterr().out
+    assert sys.getprofile() is None  # the rival's hook stays in the check's own thread
 
 
 def test_nonblocking_predictions():
@@ -101,6 +126,26 @@ def _good_read_lines(fd):
     if buffer:
         raise EOFError("cut short")
     return messages
+
+
+def test_read_lines_sends_each_piece_in_a_read_of_its_own():
+    reads: list[list[int]] = []  # per case, the size of each os.read
+
+    def recording(fd):
+        sizes = []
+        reads.append(sizes)
+        buffer = bytearray()
+        while chunk := os.read(fd, 65536):
+            sizes.append(len(chunk))
+            buffer += chunk
+        *complete, rest = buffer.split(b"\n")
+        if rest:
+            raise EOFError("cut short")
+        return [bytes(line) for line in complete]
+
+    assert check_read_lines(recording)
+    # Exactly the parts each writer was given: no two pieces merged into one read, none split.
+    assert reads == [[2, 6, 6], [5], [], [30000, 40017], [1, 5, 14], [9, 7]]
 
 
 @pytest.mark.timeout(120)
@@ -167,12 +212,23 @@ def test_receive(capsys):
         finally:
             os.close(fd)
 
-    assert check_receive(good)
+    timeouts = []
+
+    def spy(path, timeout):
+        timeouts.append(timeout)
+        return good(path, timeout)
+
+    assert check_receive(spy)
+    assert timeouts == [NO_WRITER_TIMEOUT, 10, 10, 10, 10]  # the case with no writer comes first
     assert not check_receive(book)
-    capsys.readouterr()
+    assert "received 'Hello from pid [419430'" in capsys.readouterr().out  # 22 bytes
     assert not check_receive(no_timeout)
-    assert "with no writer, receive(path, 1) did not return within" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert f"with no writer, receive(path, {NO_WRITER_TIMEOUT:g}) did not return within" in out
+    assert "All" not in out and "4 case(s) passed" in out  # with a writer, a plain open() works
     assert not check_receive(nonblocking_trap)
+    assert "the b'' trap of chapter 04" in capsys.readouterr().out
+    assert not [t for t in threading.enumerate() if t.name == CHECK_THREAD]
 
 
 def test_predictions():

@@ -20,13 +20,15 @@ import time
 
 import pytest
 
-from ipc_helpers import FifoTimeoutError
+from ipc_helpers import FifoTimeoutError, blocked_in
 from ipc_helpers.explorer import (
     ACTIONS,
     CLOSED,
     NOT_STARTED,
     OPEN,
+    READER,
     WAITING,
+    WRITER,
     ExplorerError,
     FifoExplorer,
     bytes_in_pipe,
@@ -67,6 +69,16 @@ def gone_within(pids, seconds: float = 10) -> bool:
 
 def pids_of(lab: FifoExplorer) -> list[int]:
     return [p.pid for p in lab._procs.values()]
+
+
+def sleeping_in(lab: FifoExplorer, role: str) -> set[str]:
+    """The FIFO calls the worker threads of the child ``role`` sleep in right now, asked of Linux (/proc).
+
+    The main thread, which reads commands from a pipe, is left out.
+    """
+    pid = lab._procs[role].pid
+    workers = [int(tid) for tid in os.listdir(f"/proc/{pid}/task") if int(tid) != pid]
+    return {call for call in map(blocked_in, workers) if call is not None}
 
 
 @pytest.fixture
@@ -126,7 +138,8 @@ def test_the_notebook_scenario(lab):
     lab.open_reader()
     s = lab.wait_for(lambda s: s.reader == WAITING)
     assert s.writer == NOT_STARTED and s.waiting.startswith("the reader, in open()")
-    time.sleep(0.3)  # it really waits: nothing changes on its own
+    if LINUX:  # it really waits: the main thread reads commands, the worker sleeps in open()
+        assert sleeping_in(lab, READER) == {"open"}
     assert lab.state().reader == WAITING
 
     lab.open_writer()
@@ -156,9 +169,10 @@ def test_the_notebook_scenario(lab):
 
 
 def test_writer_waits_in_open_until_a_reader_opens(lab):
-    lab.open_writer()
-    assert lab.wait_for(lambda s: s.writer == WAITING).waiting.startswith("the writer, in open()")
-    time.sleep(0.3)
+    s = lab.open_writer()  # returns once the writer sleeps in open(): no wait_for needed
+    assert s.writer == WAITING and s.waiting.startswith("the writer, in open()")
+    if LINUX:
+        assert sleeping_in(lab, WRITER) == {"open"}
     assert lab.state().writer == WAITING
     lab.open_reader()
     lab.wait_for(lambda s: s.reader == OPEN and s.writer == OPEN)
@@ -195,8 +209,8 @@ def test_a_write_bigger_than_the_pipe_blocks_until_the_reader_reads(lab):
     fill_and_block(lab)
     assert lab.why_not("close_writer").startswith("the writer is blocked in write()")
     assert lab.why_not("write") == "the writer is still blocked in its last write(): read to make room"
-    time.sleep(0.3)
-    assert lab.state().writing == 100_000  # still blocked: nobody read
+    assert sleeping_in(lab, WRITER) == {"write"}  # still blocked: nobody read
+    assert lab.state().writing == 100_000
     s = lab.read(65536)
     assert len(s.last_read_data) == 65536
     assert len(repr(s)) < 300  # the 64 KiB of data stay out of the repr
@@ -219,6 +233,78 @@ def test_closing_the_reader_while_the_writer_is_blocked_breaks_the_pipe(lab):
     s = lab.close_writer()
     assert s.bytes_in_pipe == 0
     assert lab.log[-1] == "[kernel] nobody has the FIFO open any more: 65536 unread bytes are discarded"
+
+
+@pytest.mark.skipif(not LINUX, reason="asks Linux where a thread sleeps (/proc/TID/wchan)")
+def test_every_action_returns_with_its_outcome_without_waiting_for(lab):
+    """No wait_for, no sleep: the state an action returns is final, and it is the kernel's truth."""
+    t0 = time.monotonic()
+    s = lab.open_reader()
+    assert s.reader == WAITING and sleeping_in(lab, READER) == {"open"}
+    s = lab.open_writer()
+    assert (s.reader, s.writer, s.waiting) == (OPEN, OPEN, "nobody")
+    assert sleeping_in(lab, READER) == sleeping_in(lab, WRITER) == set()
+    s = lab.write(b"x" * 100_000)
+    assert (s.writing, s.bytes_in_pipe, s.last_write) == (100_000, 65536, "in progress (100000 bytes)")
+    assert sleeping_in(lab, WRITER) == {"write"}
+    # Some room, not enough: the writer fills it and sleeps again before read() returns here.
+    s = lab.read(4096)
+    assert s.writing == 100_000 and sleeping_in(lab, WRITER) == {"write"}
+    assert s.bytes_in_pipe == lab.refresh().bytes_in_pipe >= 65536 - 4096
+    sent_so_far = 65536 + 4096
+    s = lab.read(65536)
+    assert len(s.last_read_data) == 65536
+    assert (s.writing, s.last_write) == (None, "100000 bytes written")
+    assert s.bytes_in_pipe == 100_000 - 4096 - 65536 and sent_so_far < 100_000
+    s = lab.close_writer()
+    assert (s.writer, s.bytes_in_pipe) == (CLOSED, 100_000 - 4096 - 65536)
+    s = lab.read(65536)
+    assert len(s.last_read_data) == 100_000 - 4096 - 65536
+    assert lab.read(1).last_read_data == b""
+    s = lab.close_reader()
+    assert (s.reader, s.writer, s.bytes_in_pipe) == (CLOSED, CLOSED, 0)
+    # 10 actions; each used to wait for 0.15 s of quiet at least (1.5 s together).
+    assert time.monotonic() - t0 < 1.5
+
+
+@pytest.mark.skipif(not LINUX, reason="byte counts are Linux pipe behaviour")
+def test_the_byte_count_is_never_an_out_of_date_report(lab):
+    """The reader counts right after its read, the writer right after its write: the last word wins."""
+    both_open(lab)
+    for _ in range(5):
+        lab.write(b"y" * 100_000)
+        s = lab.read(65536)
+        assert (s.writing, s.bytes_in_pipe) == (None, 100_000 - 65536)
+        assert lab.read(65536).bytes_in_pipe == 0
+
+
+def test_the_child_program_needs_only_the_standard_library(tmp_path):
+    """Each child runs explorer.py as a script with -I -S: it must not import ipc_helpers (or need site)."""
+    import ipc_helpers.explorer as explorer
+
+    fifo = tmp_path / "f"
+    os.mkfifo(fifo)
+    child = subprocess.Popen(
+        [sys.executable, "-I", "-S", explorer.__file__, "writer", str(fifo), "30"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,  # ipc_helpers cannot be imported from here (and -I ignores PYTHONPATH)
+    )
+    try:
+        child.stdin.write(b"status\nopen\n")
+        child.stdin.flush()
+        events = [json.loads(child.stdout.readline()) for _ in range(3)]  # bounded by the test timeout
+        assert [e["event"] for e in events] == ["ready", "status", "open-start"]
+        assert isinstance(events[-1]["thread"], int)
+        child.stdin.write(b"exit\n")
+        child.stdin.flush()
+        assert child.wait(10) == 0, child.stderr.read()
+    finally:
+        child.kill()
+        child.wait()
+        for stream in (child.stdin, child.stdout, child.stderr):
+            stream.close()
 
 
 def test_writing_after_the_reader_closed_is_a_broken_pipe(lab):
@@ -253,6 +339,16 @@ def test_giving_up_waiting_in_open(lab, role):
     lab.wait_for(lambda s: getattr(s, role) == WAITING)
     lab.open_reader() if role == "writer" else lab.open_writer()
     lab.wait_for(lambda s: s.reader == OPEN and s.writer == OPEN)
+
+
+def test_an_open_that_fails_is_reported_at_once(lab):
+    lab.fifo.unlink()  # someone removed the FIFO: open() fails with ENOENT instead of waiting
+    t0 = time.monotonic()
+    s = lab.open_writer()
+    assert time.monotonic() - t0 < 3  # not the 5 s an unanswered action would take
+    assert s.writer == CLOSED and s.waiting == "nobody"
+    assert lab.log[-1] == "[writer] open() failed: ENOENT"
+    assert lab.why_not("open_writer") is None
 
 
 def test_wait_for_is_bounded(lab):
@@ -435,9 +531,8 @@ def test_clicking_through_the_scenario(ui):
 
     find(ui, "ipc-write-data").value = "hello"
     find(ui, "ipc-write").click()
-    ui.explorer.wait_for(lambda s: s.writing is None)
-    find(ui, "ipc-refresh").click()
     assert "bytes in pipe: 5" in text_of(state) or not LINUX
+    assert "last write: 5 bytes written" in text_of(state)
 
     find(ui, "ipc-read").click()
     assert "last read: b'hello' (5 bytes)" in text_of(state)
@@ -460,8 +555,6 @@ def test_clicking_a_blocking_write_then_closing_the_reader(ui):
     find(ui, "ipc-open-writer").click()
     find(ui, "ipc-write-amount").value = 100_000
     find(ui, "ipc-write").click()
-    ui.explorer.wait_for(lambda s: s.bytes_in_pipe == 65536)
-    find(ui, "ipc-refresh").click()
     text = text_of(state)
     assert "waiting: the writer, blocked in write() until the reader makes room" in text
     assert "writer: open" in text.splitlines() and "bytes in pipe: 65536" in text
@@ -472,6 +565,30 @@ def test_clicking_a_blocking_write_then_closing_the_reader(ui):
     assert "BrokenPipeError (EPIPE)" in text_of(log)
     assert "last write: BrokenPipeError after 65536 of 100000 bytes (no reader)" in text_of(state)
     assert enabled(ui) == {"ipc-open-reader", "ipc-write", "ipc-close-writer"}
+
+
+@pytest.mark.skipif(not LINUX, reason="byte counts are Linux pipe behaviour")
+def test_the_display_follows_a_blocked_write_that_finishes_after_a_later_click(ui):
+    state = find(ui, "ipc-state")
+    find(ui, "ipc-open-reader").click()
+    find(ui, "ipc-open-writer").click()
+    find(ui, "ipc-write-amount").value = 100_000
+    find(ui, "ipc-write").click()  # no refresh, no wait_for: the display is right after the click
+    text = text_of(state)
+    assert "bytes in pipe: 65536" in text and "last write: in progress (100000 bytes)" in text
+    assert enabled(ui) == {"ipc-read", "ipc-close-reader"}
+    find(ui, "ipc-read-size").value = 4096
+    find(ui, "ipc-read").click()  # the writer moves on, then sleeps again
+    text = text_of(state)
+    assert "waiting: the writer, blocked in write() until the reader makes room" in text
+    assert f"bytes in pipe: {ui.explorer.refresh().bytes_in_pipe}" in text
+    find(ui, "ipc-read-size").value = 65536
+    find(ui, "ipc-read").click()  # now the write finishes, and this click shows it
+    text = text_of(state)
+    assert "last write: 100000 bytes written" in text and "waiting: nobody" in text
+    assert "bytes in pipe: 30368" in text  # 100000 - 4096 - 65536
+    assert "[writer] write() returned: all 100000 bytes went into the pipe" in text_of(find(ui, "ipc-log"))
+    assert enabled(ui) == {"ipc-write", "ipc-read", "ipc-close-reader", "ipc-close-writer"}
 
 
 def test_clicking_a_disabled_button_explains_instead_of_failing(ui):
