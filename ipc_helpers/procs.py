@@ -242,12 +242,18 @@ class ChildProcess:
     def wait_until_blocked(self, call: str | None = None, timeout: float = 10) -> str:
         """Block until the child sleeps in a FIFO ``call`` ("open", "read", "write"; None: any).
 
-        See :func:`wait_until_blocked`.  Returns the call it is blocked in.
-        Raises :class:`PeerError` if the child exits first, and
-        :class:`FifoTimeoutError` after ``timeout`` seconds.
+        See :func:`wait_until_blocked`.  Returns the call it is blocked in;
+        by then ``stdout`` (and ``events``) hold everything the child printed
+        before it blocked.  Raises :class:`PeerError` if the child exits first,
+        and :class:`FifoTimeoutError` after ``timeout`` seconds.
         """
         where = wait_until_blocked(self.pid, call, timeout=timeout)
         if where is not None:
+            # The child prints nothing while it sleeps.  Once each output thread
+            # sleeps in read() on its (so: empty) pipe, all it printed is here.
+            for thread in self._drains if _wchan_works() else []:
+                if thread.is_alive() and thread.native_id is not None:
+                    wait_until_blocked(thread.native_id, "read", timeout=timeout)
             return where
         wanted = f"in {call}()" if call else "in a FIFO call"
         if not self.running:

@@ -10,6 +10,7 @@ import pytest
 from helpers import alive
 
 from ipc_helpers import (
+    ChildProcess,
     FifoTimeoutError,
     PeerError,
     blocked_in,
@@ -113,6 +114,40 @@ def test_wait_until_blocked_is_not_fooled_by_sleep_or_exit(tmp_path):
         with pytest.raises(PeerError, match="exited before it blocked"):
             w.wait_until_blocked("open", timeout=5)
     assert wait_until_blocked(w.pid, "open", timeout=5) is None
+
+
+class _SlowOutput:
+    """A child's stdout that hands each chunk over only after 50 ms: a busy machine, exaggerated."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def read1(self, size):
+        chunk = self.stream.read1(size)
+        time.sleep(0.05 if chunk else 0)
+        return chunk
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.stream.close()
+
+
+class _SlowReadingChild(ChildProcess):
+    def _drain(self, name):
+        if name == "stdout":
+            self._popen.stdout = _SlowOutput(self._popen.stdout)
+        super()._drain(name)
+
+
+@linux_wchan
+def test_wait_until_blocked_returns_with_all_output_printed_before(tmp_path):
+    p = make_fifo(tmp_path / "f")
+    program = "import os, sys; print('x' * 300_000, flush=True); os.open(sys.argv[1], os.O_RDONLY)"
+    with _SlowReadingChild(["-c", program, str(p)]) as child:
+        assert child.wait_until_blocked("open", timeout=20) == "open"
+        assert len(child.stdout) == 300_001  # nothing still on its way through the pipe
 
 
 def test_wait_until_blocked_without_wchan_gives_it_half_a_second(monkeypatch):
