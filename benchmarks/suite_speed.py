@@ -146,7 +146,7 @@ def main(argv: list[str]) -> int:
     ratio = real_sum / floor_sum
     wall_ratio = real[0] / floor[0]
     verdict = "within" if ratio <= TARGET else "ABOVE"
-    print(f"ratio: {ratio:.1f}x (wall clock {wall_ratio:.1f}x); target at most {TARGET:g}x: {verdict} target")
+    print(f"ratio: {ratio:.2f}x (wall clock {wall_ratio:.2f}x); target at most {TARGET:g}x: {verdict} target")
     return 0
 
 
