@@ -24,7 +24,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from .errors import FifoTimeoutError, PeerError
+from .errors import FifoTimeoutError
 from .fifo import bytes_waiting  # noqa: F401 - the package's one FIONREAD helper, used here by the notebook
 from .procs import FifoPeer
 
@@ -107,24 +107,13 @@ def wait_for_writes(writer: FifoPeer, count: int, *, timeout: float = 10) -> lis
     """Wait until the launched ``writer`` has reported ``count`` finished ``os.write`` calls.
 
     Returns its ``"wrote"`` events so far, in order: at least ``count``, more
-    if it has done more.  Blocks until then, checking every millisecond.
-    Raises :class:`FifoTimeoutError` after ``timeout`` seconds, and
+    if it has done more.  Blocks until then (see
+    :meth:`~ipc_helpers.FifoPeer.wait_for_event`).  Raises
+    :class:`FifoTimeoutError` after ``timeout`` seconds, and
     :class:`PeerError` if the writer exits having reported fewer.
     """
-    deadline = time.monotonic() + timeout
-    while True:
-        exited = not writer.running
-        if exited:
-            writer.wait()  # reaped: its report is complete
-        wrote = [e for e in writer.events if e["event"] == "wrote"]
-        if len(wrote) >= count:
-            return wrote
-        if exited:
-            message = f"the writer exited after reporting {len(wrote)} of {count} writes"
-            raise PeerError(message, writer.returncode, writer.stderr)
-        if time.monotonic() > deadline:
-            raise FifoTimeoutError(f"the writer reported {len(wrote)} of {count} writes within {timeout:g} s")
-        time.sleep(0.001)
+    writer.wait_for_event("wrote", timeout, count=count)
+    return [e for e in writer.events if e["event"] == "wrote"]
 
 
 # --------------------------------------------------------------------------

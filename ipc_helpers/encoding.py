@@ -18,11 +18,10 @@ import os
 import re
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 from .errors import FifoTimeoutError
 from .fifo import bytes_waiting
-from .procs import wait_until_blocked
+from .procs import _state, wait_until_blocked  # _state: the process state from /proc
 
 #: The message the book's writer sends, before the PID is filled in.
 BOOK_FORMAT = b"Hello from pid [%d]"
@@ -144,10 +143,4 @@ def wait_until_taken(fd: int, reader_pid: int, *, timeout: float = 10) -> str:
 
 def _exited(pid: int) -> bool:
     """Has process ``pid`` exited (a zombie, or gone)?  ``False`` where there is no /proc: we cannot tell."""
-    if not os.path.exists("/proc/self/stat"):
-        return False
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
-    except (OSError, IndexError):
-        return True
-    return state in ("Z", "X")
+    return os.path.exists("/proc/self/stat") and _state(pid) in (None, "Z", "X")

@@ -306,15 +306,16 @@ class FifoPeer(ChildProcess):
         complete_lines = self.stdout.split("\n")[:-1]
         return [json.loads(line) for line in complete_lines if line.startswith("{")]
 
-    def wait_for_event(self, name: str, timeout: float = 10) -> dict:
+    def wait_for_event(self, name: str, timeout: float = 10, *, count: int = 1) -> dict:
         """Block until the process has reported event ``name`` (for example
-        ``"open-start"``) and return it.  Raises :class:`FifoTimeoutError`
-        after ``timeout`` seconds, or :class:`PeerError` if the process exited
-        without reporting it.
+        ``"open-start"``) ``count`` times, and return the ``count``-th.
+        Raises :class:`FifoTimeoutError` after ``timeout`` seconds, or
+        :class:`PeerError` if the process exited without reporting it.
         """
 
         def found() -> dict | None:
-            return next((e for e in self.events if e["event"] == name), None)
+            matching = [e for e in self.events if e["event"] == name]
+            return matching[count - 1] if len(matching) >= count else None
 
         def ended() -> bool:
             # Both outputs at end of file: the child is exiting (it may not be
@@ -327,6 +328,7 @@ class FifoPeer(ChildProcess):
         event = found()
         if event is not None:
             return event
+        what = f"'{name}'" if count == 1 else f"'{name}' #{count}"
         if len(self._ended) == 2:
             try:
                 self._popen.wait(max(0.0, deadline - time.monotonic()))
@@ -334,8 +336,8 @@ class FifoPeer(ChildProcess):
                 pass  # it closed its output but lives on: a timeout, below
         if self._popen.poll() is not None:
             self.wait()
-            raise PeerError(f"the {self._role} process exited before '{name}'", self.returncode, self.stderr)
-        raise FifoTimeoutError(f"the {self._role} process did not report '{name}' within {timeout:g} s")
+            raise PeerError(f"the {self._role} process exited before {what}", self.returncode, self.stderr)
+        raise FifoTimeoutError(f"the {self._role} process did not report {what} within {timeout:g} s")
 
     @property
     def received(self) -> bytes:

@@ -199,6 +199,16 @@ def test_wait_for_event_notices_an_early_exit_at_once(tmp_path):
         assert w.returncode == 1
 
 
+def test_wait_for_event_count(tmp_path):
+    p = make_fifo(tmp_path / "f")
+    with launch_writer(p, b"abc", parts=[1, 1, 1]) as w:
+        assert read_from(p) == b"abc"
+        third = w.wait_for_event("wrote", count=3, timeout=10)
+        assert third == [e for e in w.events if e["event"] == "wrote"][2]
+        with pytest.raises(PeerError, match="exited before 'wrote' #4"):
+            w.wait_for_event("wrote", count=4, timeout=10)
+
+
 def test_writer_parts_must_add_up(tmp_path):
     with pytest.raises(ValueError, match="add up"):
         launch_writer(tmp_path / "f", b"abc", parts=[1, 1])
