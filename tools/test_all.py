@@ -147,27 +147,23 @@ def run_version(version: str, pytest_args: list[str]) -> tuple[bool, str]:
             return False, f"Python {version}: FAILED to set up .venv-{version} ({exc}); see {log_path}"
         exact = version_of_full(venv / "bin" / "python")
         env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
-        ruff = subprocess.run(
-            [str(venv / "bin" / "ruff"), "check", *RUFF_PATHS],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            env=env,
-            stdin=subprocess.DEVNULL,
-        )
-        log.write(ruff.stdout + ruff.stderr)
-        log.flush()
-        tests = subprocess.run(
-            [str(venv / "bin" / "python"), "-m", "pytest", *NBVAL_FLAGS, *pytest_args],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=3600,
-            env=env,
-            stdin=subprocess.DEVNULL,
-        )
-        log.write(tests.stdout + tests.stderr)
+
+        def run_logged(argv: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
+            done = subprocess.run(
+                argv,
+                cwd=ROOT,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+            )
+            log.write(done.stdout + done.stderr)
+            log.flush()
+            return done
+
+        ruff = run_logged([str(venv / "bin" / "ruff"), "check", *RUFF_PATHS], 300)
+        tests = run_logged([str(venv / "bin" / "python"), "-m", "pytest", *NBVAL_FLAGS, *pytest_args], 3600)
     ok = ruff.returncode == 0 and tests.returncode == 0
     mode = "strict nbval" if sys.platform == "linux" else "lax nbval"
     parts = [
