@@ -79,3 +79,90 @@ def timeline(
     if title:
         ax.set_title(title, fontsize=10)
     return show(fig, alt)
+
+
+# --- chapter 07 ---
+
+
+def pages(write_size: int, *, page_size: int = 4096, count: int = 16, alt: str) -> Any:
+    """The pipe's buffer as ``count`` pages, filled with writes of ``write_size`` bytes.
+
+    A write that does not fit into what is left of a page starts a new page,
+    so the end of each page may stay empty.  Top: one page in detail; bottom:
+    all the pages of the pipe.
+    """
+    per_page = page_size // write_size
+    unused = page_size - per_page * write_size
+    fig = figure(7.5, 2.6)
+    top, bottom = fig.subplots(2, 1, height_ratios=[1, 1])
+    for i in range(per_page):
+        top.barh(0, write_size, left=i * write_size, height=0.7, color=COLOURS[i % 2])
+    top.barh(0, unused, left=per_page * write_size, height=0.7, color="white", edgecolor="black", hatch="///")
+    top.set_xlim(0, page_size)
+    top.set_title(f"one page of {page_size} bytes: {per_page} writes of {write_size} bytes, "
+                  f"{unused} bytes left empty (hatched)", fontsize=9)
+    for page in range(count):
+        bottom.barh(0, page_size - unused, left=page * page_size, height=0.7, color=COLOURS[page % 2])
+        bottom.barh(0, unused, left=(page + 1) * page_size - unused, height=0.7, color="white",
+                    edgecolor="black", hatch="///")
+    bottom.set_xlim(0, count * page_size)
+    bottom.set_xticks([p * page_size for p in range(0, count + 1, 4)])
+    total = count * per_page * write_size
+    bottom.set_title(f"the whole pipe: {count} pages, {total} bytes of data", fontsize=9)
+    for ax in (top, bottom):
+        ax.set_yticks([])
+        for side in ("top", "right", "left"):
+            ax.spines[side].set_visible(False)
+    bottom.set_xlabel("bytes")
+    return show(fig, alt)
+
+
+def fill_level(samples: Iterable[tuple[float, int]], *, capacity: int, alt: str) -> Any:
+    """Bytes waiting in the pipe over time, from ``(time.monotonic(), bytes)`` samples."""
+    samples = list(samples)
+    t0 = samples[0][0]
+    fig = figure(7.0, 2.6)
+    ax = fig.add_subplot()
+    ax.step([t - t0 for t, _ in samples], [n for _, n in samples], where="post", color=COLOURS[0])
+    ax.plot([t - t0 for t, _ in samples], [n for _, n in samples], "o", color=COLOURS[0], markersize=4)
+    ax.axhline(capacity, color=COLOURS[5], linestyle="--", linewidth=1)
+    ax.text(0, capacity, " capacity", va="bottom", fontsize=8, color=COLOURS[5])
+    ax.set_ylim(0, capacity * 1.15)
+    ax.set_xlabel("seconds")
+    ax.set_ylabel("bytes waiting")
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    return show(fig, alt)
+
+
+def strips(streams: Mapping[str, bytes], *, alt: str) -> Any:
+    """What a reader received from several writers, one colour per writer, one strip per stream.
+
+    Each byte is a letter naming its writer (``A``, ``B``, ...); each strip
+    shows the stream from left to right, so runs of one colour are bytes that
+    one writer got in without another writer's bytes between them.
+    """
+    fig = figure(7.5, 0.5 + 0.7 * len(streams))
+    ax = fig.add_subplot()
+    letters = sorted({b for data in streams.values() for b in data})
+    colour = {b: COLOURS[i % len(COLOURS)] for i, b in enumerate(letters)}
+    for row, data in enumerate(reversed(list(streams.values()))):
+        start = 0
+        while start < len(data):
+            end = start
+            while end < len(data) and data[end] == data[start]:
+                end += 1
+            ax.barh(row, (end - start) / len(data), left=start / len(data), height=0.6,
+                    color=colour[data[start]], linewidth=0)
+            start = end
+    ax.set_yticks(range(len(streams)), list(reversed(list(streams))))
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("position in what the reader received (fraction of all bytes)")
+    from matplotlib.patches import Patch
+
+    handles = [Patch(color=colour[b], label=f"writer {chr(b)}") for b in letters]
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.45), ncol=len(letters),
+              fontsize=8, frameon=False)
+    for side in ("top", "right", "left"):
+        ax.spines[side].set_visible(False)
+    return show(fig, alt)
