@@ -112,3 +112,83 @@ _STEP = re.compile(r"^.*? at (\d+\.\d+) s: (.*)$", re.MULTILINE)
 def _steps(output: str) -> list[tuple[float, str]]:
     """``(time, step)`` for each line of a peer's ``clock=True`` output, in order."""
     return [(float(t), step) for t, step in _STEP.findall(output)]
+
+
+# --- chapter 05 ---
+
+
+def chunks(
+    rows: Mapping[str, Iterable[bytes]],
+    *,
+    alt: str,
+    title: str | None = None,
+) -> Any:
+    """Draw rows of byte chunks side by side on one byte axis, each chunk a box with its bytes.
+
+    ``rows`` maps a name (``"3 os.write calls"``) to the chunks in order, for
+    instance what a writer wrote and what each ``os.read`` returned: where
+    the boxes of two rows do not line up, the reads did not keep the writes'
+    boundaries.
+    """
+    rows = {name: [bytes(c) for c in row] for name, row in rows.items()}
+    fig = figure(7.5, 0.6 + 0.7 * len(rows))
+    ax = fig.add_subplot()
+    for index, row in enumerate(rows.values()):
+        y = len(rows) - 1 - index
+        start = 0
+        for i, chunk in enumerate(row):
+            colour = COLOURS[(index + i) % 2 * 4]  # alternate two light colours along the row
+            _box(ax, y, start, len(chunk), _shown(chunk), colour)
+            start += len(chunk)
+    _byte_axis(ax, rows, max((sum(map(len, r)) for r in rows.values()), default=1), title)
+    return show(fig, alt)
+
+
+def frames(stream: bytes, *, alt: str, title: str | None = None) -> Any:
+    """Draw a stream of length-prefixed messages: each 4-byte big-endian length, then its payload.
+
+    The stream is read as a reader would (4 bytes, then as many as they
+    say); a cut-off last message is drawn as far as it goes.
+    """
+    segments = []
+    offset = 0
+    while offset < len(stream):
+        header = stream[offset : offset + 4]
+        n = int.from_bytes(header, "big")
+        segments.append((header, " ".join(f"{b:02x}" for b in header) + f"\nlength {n}", COLOURS[1]))
+        payload = stream[offset + 4 : offset + 4 + n]
+        if payload:
+            segments.append((payload, _shown(payload), COLOURS[4]))
+        offset += len(header) + len(payload)
+    fig = figure(7.5, 1.3)
+    ax = fig.add_subplot()
+    start = 0
+    for chunk, label, colour in segments:
+        _box(ax, 0, start, len(chunk), label, colour)
+        start += len(chunk)
+    _byte_axis(ax, {"the stream": None}, len(stream), title)
+    return show(fig, alt)
+
+
+def _shown(chunk: bytes) -> str:
+    """A chunk as Python shows bytes, shortened if long."""
+    text = repr(chunk)
+    return text if len(text) <= 24 else text[:20] + "...'"
+
+
+def _box(ax: Any, y: float, start: int, width: int, label: str, colour: str) -> None:
+    ax.barh(y, width, left=start, height=0.6, color=colour, alpha=0.35, edgecolor="black", linewidth=0.8)
+    ax.text(start + width / 2, y, label, ha="center", va="center", fontsize=7, family="monospace")
+
+
+def _byte_axis(ax: Any, rows: Mapping[str, Any], total: int, title: str | None) -> None:
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_yticks(range(len(rows)), list(reversed(list(rows))))
+    ax.set_xlim(0, total)
+    ax.set_ylim(-0.5, len(rows) - 0.5)
+    ax.set_xlabel("byte offset in the stream")
+    ax.spines[["top", "right", "left"]].set_visible(False)
+    if title:
+        ax.set_title(title, fontsize=10)
