@@ -18,6 +18,8 @@ help:
 	@echo "make test      set up .venv if needed, then run ruff, the unit tests and every notebook (strict nbval)"
 	@echo "make test-all  run the whole suite on each Python 3.10-3.13 found (PATH or pyenv), each in .venv-3.X"
 	@echo "make test-browser  open every notebook in real JupyterLab in headless Chromium and check the widgets (needs chromium)"
+	@echo "make assignments  release the graded assignments (nbgrader generate_assignment) into docs/assignments/release/"
+	@echo "make test-course  the nbgrader round trip: release up to date, solutions full marks, release 0, wrong answers"
 	@echo "make execute   re-run every notebook in place (Restart & Run All) to regenerate stored outputs"
 	@echo "make clean     remove .venv and caches"
 	@echo "PYTHON=python3.12 make test   uses another interpreter (the venv is rebuilt for it)"
@@ -99,3 +101,20 @@ test-browser: venv
 
 clean:
 	rm -rf $(VENV) .venv-3.* .pytest_cache .ruff_cache build *.egg-info screenshots
+
+# The course kit (issue 11): graded assignments with nbgrader, only for teachers ("course" extra).
+COURSE_STAMP := $(VENV)/.installed-course
+.PHONY: assignments test-course
+
+$(COURSE_STAMP): pyproject.toml
+	$(BIN)/python -m pip install --quiet -e ".[test,course]"
+	@touch $(COURSE_STAMP)
+
+assignments: venv
+	@$(MAKE) --no-print-directory $(COURSE_STAMP)
+	$(BIN)/python tools/course.py release
+
+test-course: venv
+	@$(MAKE) --no-print-directory $(COURSE_STAMP)
+	$(BIN)/python -m pytest tests/course tests/test_assignments_release.py $(ARGS)
+

@@ -72,6 +72,11 @@ def test_copies_have_no_outputs_and_the_same_sources(tmp_path):
         assert sources(copy) == sources(ROOT / "notebooks" / copy.name), copy.name
     for script in (ROOT / "notebooks" / "scripts").glob("*.py"):
         assert (dest / "scripts" / script.name).read_bytes() == script.read_bytes()
+    released = sorted((ROOT / "docs" / "assignments" / "release").glob("*/*.ipynb"))
+    assert released, "the learners' copies include the graded assignments"
+    for nb in released:
+        copy = dest / "assignments" / nb.parent.name / nb.name
+        assert sources(copy) == sources(nb), copy
 
 
 def test_stored_outputs_exist_to_be_cleared():
