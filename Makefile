@@ -6,6 +6,9 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 ARGS   ?=
+# Exact versions CI used (make lock refreshes them); CONSTRAINTS= installs the newest within the ranges.
+CONSTRAINTS ?= constraints.txt
+PIP_C  := $(if $(wildcard $(CONSTRAINTS)),-c $(CONSTRAINTS))
 
 NBVAL_FLAGS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
                --nbval-cell-timeout=60
@@ -20,6 +23,8 @@ help:
 	@echo "make test-browser  open every notebook in real JupyterLab in headless Chromium and check the widgets (needs chromium)"
 	@echo "make assignments  release the graded assignments (nbgrader generate_assignment) into docs/assignments/release/"
 	@echo "make test-course  the nbgrader round trip: release up to date, solutions full marks, release 0, wrong answers"
+	@echo "make lock      write the exact versions installed in .venv (all extras) to constraints.txt, which make test installs"
+	@echo "make test-latest  make test in a fresh .venv-latest with the newest versions the ranges in pyproject.toml allow"
 	@echo "make execute   re-run every notebook in place (Restart & Run All) to regenerate stored outputs"
 	@echo "make clean     remove .venv and caches"
 	@echo "PYTHON=python3.12 make test   uses another interpreter (the venv is rebuilt for it)"
@@ -39,8 +44,8 @@ venv:
 	@$(MAKE) --no-print-directory $(STAMP)
 
 # Reinstall only when pyproject.toml changed since the last install.
-$(STAMP): pyproject.toml
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+$(STAMP): pyproject.toml $(wildcard $(CONSTRAINTS))
+	$(BIN)/python -m pip install --quiet -e ".[test]" $(PIP_C)
 	@touch $(STAMP)
 
 # JupyterLab refuses to run as root unless told to (containers and CI machines often are root).
@@ -83,8 +88,8 @@ execute: venv
 BROWSER_STAMP := $(VENV)/.installed-browser
 .PHONY: test-browser
 
-$(BROWSER_STAMP): pyproject.toml
-	$(BIN)/python -m pip install --quiet -e ".[test,browser]"
+$(BROWSER_STAMP): pyproject.toml $(wildcard $(CONSTRAINTS))
+	$(BIN)/python -m pip install --quiet -e ".[test,browser]" $(PIP_C)
 	@touch $(BROWSER_STAMP)
 
 test-browser: venv
@@ -106,8 +111,8 @@ clean:
 COURSE_STAMP := $(VENV)/.installed-course
 .PHONY: assignments test-course
 
-$(COURSE_STAMP): pyproject.toml
-	$(BIN)/python -m pip install --quiet -e ".[test,course]"
+$(COURSE_STAMP): pyproject.toml $(wildcard $(CONSTRAINTS))
+	$(BIN)/python -m pip install --quiet -e ".[test,course]" $(PIP_C)
 	@touch $(COURSE_STAMP)
 
 assignments: venv
@@ -118,3 +123,16 @@ test-course: venv
 	@$(MAKE) --no-print-directory $(COURSE_STAMP)
 	$(BIN)/python -m pytest tests/course tests/test_assignments_release.py $(ARGS)
 
+# Reproducible in a year (issue 11): make test installs the exact versions of constraints.txt.
+# make lock installs every extra into .venv (newest within the ranges for what is missing) and
+# writes what is installed, as the section of .venv's Python (PYTHON=python3.12 make lock adds
+# another); make test-latest runs the suite with the newest versions instead.
+.PHONY: lock test-latest
+lock: venv
+	$(BIN)/python -m pip install --quiet -e ".[test,browser,course]"
+	$(BIN)/python tools/lock.py $(BIN)/python constraints.txt
+	@echo "now run make test, make test-browser and make test-course, then commit constraints.txt"
+
+test-latest:
+	rm -rf .venv-latest
+	$(MAKE) --no-print-directory test VENV=.venv-latest CONSTRAINTS= PYTHON=$(PYTHON)

@@ -52,3 +52,28 @@ def test_readme_credit_says_what_is_taken_and_what_is_ours():
     ]:
         assert needed in credit.replace("\n", " "), needed
     assert re.search(r"text and the code here are our own", credit.replace("\n", " "))
+
+
+def test_constraints_pin_every_dependency_for_each_python_they_cover():
+    """make test installs with constraints.txt: each Python section pins every package pyproject names."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = {
+        re.split(r"[<>=!~;\[ ]", r, maxsplit=1)[0].lower().replace("_", "-")
+        for r in project["dependencies"]
+        + [r for extra in project["optional-dependencies"].values() for r in extra]
+    }
+    sections: dict[str, set[str]] = {}
+    for line in (ROOT / "constraints.txt").read_text().splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        m = re.fullmatch(r'([A-Za-z0-9_.-]+)==[^ ;]+ ; python_version == "(3\.\d+)"', line)
+        assert m, f"not an exact pin for one Python: {line!r}"
+        sections.setdefault(m.group(2), set()).add(m.group(1).lower().replace("_", "-"))
+    assert "3.11" in sections, "no pins for the Python CI uses"
+    for version, names in sections.items():
+        assert not wanted - names, f"Python {version}: not pinned: {sorted(wanted - names)}"
+    makefile = (ROOT / "Makefile").read_text()
+    assert (
+        '-e ".[test]" $(PIP_C)' in makefile
+        and "PIP_C  := $(if $(wildcard $(CONSTRAINTS)),-c $(CONSTRAINTS))" in makefile
+    )
