@@ -54,6 +54,47 @@ def test_readme_credit_says_what_is_taken_and_what_is_ours():
     assert re.search(r"text and the code here are our own", credit.replace("\n", " "))
 
 
+GUIDE = (ROOT / "docs" / "instructors.md").read_text(encoding="utf-8")
+
+
+def assignment_points() -> dict[str, float]:
+    """Assignment number -> its points, summed from the nbgrader metadata of the source notebooks."""
+    import nbformat
+
+    points = {}
+    for path in sorted((ROOT / "docs" / "assignments" / "source").glob("*/*.ipynb")):
+        cells = nbformat.read(path, as_version=4).cells
+        total = sum(c.metadata["nbgrader"].get("points", 0) for c in cells if c.metadata["nbgrader"]["grade"])
+        points[str(int(path.parent.name[:2]))] = total
+    return points
+
+
+def test_readme_and_guide_give_each_assignment_its_real_points():
+    points = assignment_points()
+    assert len(points) == 5
+    for text, where in [(README, "README"), (GUIDE, "instructor guide")]:
+        table = dict(re.findall(r"^\| (\d)\. [^|]+\|(?:[^|]*\|)*? (\d+) \|", text, flags=re.MULTILINE))
+        assert {k: float(v) for k, v in table.items()} == points, f"{where}: {table} vs {points}"
+
+
+def test_guide_names_the_python_the_outputs_were_made_with():
+    import json
+
+    versions = {
+        json.loads(p.read_text(encoding="utf-8"))["metadata"]["language_info"]["version"]
+        for p in (ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb")
+    }
+    for version in versions:
+        assert f"CPython {version}" in GUIDE, f"the stored outputs were made on Python {version}: say so"
+
+
+def test_readme_is_for_learners_and_teachers_and_tests_are_in_contributing():
+    assert "(docs/instructors.md)" in README and "(CONTRIBUTING.md)" in README
+    assert "## What the tests check" not in README
+    assert "## What the tests check" in (ROOT / "CONTRIBUTING.md").read_text(encoding="utf-8")
+    assert "mybinder.org/v2/gh/" in README and "urlpath=lab/tree/workspace" in README
+
+
 def test_constraints_pin_every_dependency_for_each_python_they_cover():
     """make test installs with constraints.txt: each Python section pins every package pyproject names."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
