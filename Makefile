@@ -17,6 +17,8 @@ help:
 	@echo "make test      set up .venv if needed, then run ruff, the unit tests and every notebook (strict nbval)"
 	@echo "make test-all  run the whole suite on each Python 3.10-3.13 found (PATH or pyenv), each in .venv-3.X"
 	@echo "make test-browser  open every notebook in real JupyterLab in headless Chromium and check the widgets (needs chromium)"
+	@echo "make site      build the course website from the stored outputs into build/site/html (no network once set up)"
+	@echo "make test-site build the site, then check every page in headless Chromium (needs chromium)"
 	@echo "make execute   re-run every notebook in place (Restart & Run All) to regenerate stored outputs"
 	@echo "make clean     remove .venv and caches"
 	@echo "PYTHON=python3.12 make test   uses another interpreter (the venv is rebuilt for it)"
@@ -87,6 +89,27 @@ test-browser: venv
 		exit 1; \
 	fi; \
 	CHROMIUM="$$chromium" $(BIN)/python -m pytest tests/browser $(ARGS)
+
+# ---- The course website (make site, make test-site) ------------------------------------------
+# Sphinx + MyST-NB + Sphinx Book Theme from the "site" extra (Python >= 3.11), installed once with
+# its own stamp. tools/build_site.py fetches mermaid.min.js once with npm (pinned version, checked
+# checksum) into build/site-vendor/, then builds build/site/html from the stored outputs with
+# warnings as errors; the build itself never downloads. test-site checks every page in Chromium.
+SITE_STAMP := $(VENV)/.installed-site
+.PHONY: site test-site
+
+$(SITE_STAMP): pyproject.toml
+	$(BIN)/python -m pip install --quiet -e ".[test,site]"
+	@touch $(SITE_STAMP)
+
+site: venv
+	@$(MAKE) --no-print-directory $(SITE_STAMP)
+	$(BIN)/python tools/build_site.py
+
+test-site: site
+	@$(MAKE) --no-print-directory $(BROWSER_STAMP)
+	$(BIN)/ruff check docs/site
+	$(BIN)/python -m pytest tests/site $(ARGS)
 
 clean:
 	rm -rf $(VENV) .venv-3.* .pytest_cache .ruff_cache build *.egg-info screenshots
