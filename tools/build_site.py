@@ -202,11 +202,6 @@ def nbgitpuller_link(hub: str, conf: dict[str, str], path_in_repo: str) -> str:
 # ---------------------------------------------------------------- staging
 
 
-def _toctree(caption: str, entries: list[str]) -> str:
-    body = "\n".join(entries)
-    return f"```{{toctree}}\n:caption: {caption}\n:maxdepth: 1\n\n{body}\n```"
-
-
 def render_template(text: str, values: dict[str, str], name: str) -> str:
     def sub(match: re.Match) -> str:
         key = match.group(1)
@@ -307,8 +302,8 @@ def stage(
         "repository_url": conf["repository_url"],
         "binder_url": binder_link(conf, first),
         "nbgitpuller_template": nbgitpuller_link("https://YOUR-HUB", conf, first),
-        "chapters_toctree": _toctree("Chapters", [nb.stem for nb in found]),
-        "more_toctree": _toctree("For teachers", ["instructors", "licence"]),
+        "chapters": "\n".join(nb.stem for nb in found),  # the table of contents: the chapters present
+        "teacher_pages": "instructors\nlicence",
     }
     index = render_template((pages / "index.md").read_text(encoding="utf-8"), values, str(pages / "index.md"))
     _write(src / "index.md", index.encode(), written)
