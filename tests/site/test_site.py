@@ -40,6 +40,9 @@ from _jlab import png_summary
 from _site import BROKEN, FIXTURE_NOTEBOOKS, ROOT, Site
 
 MODES = ["http", "file"]
+# A page takes seconds; the first test to use the fixture book also builds it (5-30 s on a busy
+# 2-core machine), and so does the alt-text test: more than pytest's default 60 s per test.
+BUILDS_A_BOOK = pytest.mark.timeout(300)
 LOAD_TIMEOUT = 30_000  # ms
 DIAGRAM_TIMEOUT = 60_000  # ms: mermaid.min.js is 3.5 MB of JavaScript; a busy 2-core machine is slow
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/svg+xml")
@@ -343,6 +346,7 @@ def test_the_site_has_a_page_for_every_chapter(real_site: Site):
         assert (real_site.html / f"{name}.html").is_file(), f"{name}.html was not built"
 
 
+@BUILDS_A_BOOK
 @pytest.mark.parametrize(("site_name", "docname", "mode"), CASES, ids=[f"{s}-{d}-{m}" for s, d, m in CASES])
 def test_page(site_name: str, docname: str, mode: str, request, site_context, screenshots):
     site: Site = request.getfixturevalue(f"{site_name}_site")
@@ -355,6 +359,7 @@ def test_page(site_name: str, docname: str, mode: str, request, site_context, sc
         assert (width, height) == (1280, 900) and colours > 4, f"{shot.name} looks blank ({colours} colours)"
 
 
+@BUILDS_A_BOOK
 def test_fixture_proves_diagrams_figures_and_both_launch_links(fixture_site: Site, site_context):
     """The fixture chapter has what the checks look for, so test_page's pass on it means something."""
     facts = visit(site_context, fixture_site, "01-fixture-figures", "file", None)
@@ -370,6 +375,7 @@ def test_fixture_proves_diagrams_figures_and_both_launch_links(fixture_site: Sit
     assert facts["widgetNotes"] == 1
 
 
+@BUILDS_A_BOOK
 def test_broken_page_is_reported(fixture_site: Site, site_context):
     """Fixture chapter 02 is broken on purpose: each of its defects must be reported."""
     facts = visit(site_context, fixture_site, BROKEN, "http", None)
@@ -384,6 +390,7 @@ def test_broken_page_is_reported(fixture_site: Site, site_context):
     assert not missing, f"not reported: {missing}\nreported:\n{problems}"
 
 
+@BUILDS_A_BOOK
 def test_launch_link_check_rejects_malformed_links(fixture_site: Site):
     settings = fixture_site.settings
     source = "tests/site/fixture/notebooks/01-fixture-figures.ipynb"
@@ -397,6 +404,7 @@ def test_launch_link_check_rejects_malformed_links(fixture_site: Site):
     assert launch_link_problems("JupyterHub", hub.replace("branch=main", "branch=dev"), settings, source)
 
 
+@BUILDS_A_BOOK
 def test_a_figure_without_text_alternative_fails_the_build(tmp_path: Path):
     nb = json.loads((FIXTURE_NOTEBOOKS / f"{BROKEN}.ipynb").read_text(encoding="utf-8"))
     figure = next(c for c in nb["cells"] if c["cell_type"] == "code" and c.get("outputs"))
