@@ -25,6 +25,8 @@ help:
 	@echo "make test-course  the nbgrader round trip: release up to date, solutions full marks, release 0, wrong answers"
 	@echo "make lock      write the exact versions installed in .venv (all extras) to constraints.txt, which make test installs"
 	@echo "make test-latest  make test in a fresh .venv-latest with the newest versions the ranges in pyproject.toml allow"
+	@echo "make site      build the course website from the stored outputs into build/site/html (no network once set up)"
+	@echo "make test-site build the site, then check every page in headless Chromium (needs chromium)"
 	@echo "make execute   re-run every notebook in place (Restart & Run All) to regenerate stored outputs"
 	@echo "make clean     remove .venv and caches"
 	@echo "PYTHON=python3.12 make test   uses another interpreter (the venv is rebuilt for it)"
@@ -103,6 +105,27 @@ test-browser: venv
 		exit 1; \
 	fi; \
 	CHROMIUM="$$chromium" $(BIN)/python -m pytest tests/browser $(ARGS)
+
+# ---- The course website (make site, make test-site) ------------------------------------------
+# Sphinx + MyST-NB + Sphinx Book Theme from the "site" extra (Python >= 3.11), installed once with
+# its own stamp. tools/build_site.py fetches mermaid.min.js once with npm (pinned version, checked
+# checksum) into build/site-vendor/, then builds build/site/html from the stored outputs with
+# warnings as errors; the build itself never downloads. test-site checks every page in Chromium.
+SITE_STAMP := $(VENV)/.installed-site
+.PHONY: site test-site
+
+$(SITE_STAMP): pyproject.toml
+	$(BIN)/python -m pip install --quiet -e ".[test,site]"
+	@touch $(SITE_STAMP)
+
+site: venv
+	@$(MAKE) --no-print-directory $(SITE_STAMP)
+	$(BIN)/python tools/build_site.py
+
+test-site: site
+	@$(MAKE) --no-print-directory $(BROWSER_STAMP)
+	$(BIN)/ruff check docs/site
+	$(BIN)/python -m pytest tests/site $(ARGS)
 
 clean:
 	rm -rf $(VENV) .venv-3.* .pytest_cache .ruff_cache build *.egg-info screenshots
