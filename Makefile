@@ -18,6 +18,7 @@ help:
 	@echo "make test-all  run the whole suite on each Python 3.10-3.13 found (PATH or pyenv), each in .venv-3.X"
 	@echo "make test-browser  open every notebook in real JupyterLab in headless Chromium and check the widgets (needs chromium)"
 	@echo "make execute   re-run every notebook in place (Restart & Run All) to regenerate stored outputs"
+	@echo "make lab-zh    JupyterLab in Chinese on the Chinese chapters; make zh / make translations: see the Makefile"
 	@echo "make clean     remove .venv and caches"
 	@echo "PYTHON=python3.12 make test   uses another interpreter (the venv is rebuilt for it)"
 
@@ -73,7 +74,7 @@ BROWSER_STAMP := $(VENV)/.installed-browser
 .PHONY: test-browser
 
 $(BROWSER_STAMP): pyproject.toml
-	$(BIN)/python -m pip install --quiet -e ".[test,browser]"
+	$(BIN)/python -m pip install --quiet -e ".[test,browser,zh]"
 	@touch $(BROWSER_STAMP)
 
 test-browser: venv
@@ -90,3 +91,37 @@ test-browser: venv
 
 clean:
 	rm -rf $(VENV) .venv-3.* .pytest_cache .ruff_cache build *.egg-info screenshots
+
+# --- Chinese edition (issue 15) ----------------------------------------------------------------
+# English notebooks are the source; locales/ holds the gettext catalogs (tools/translate.py says how).
+#   make translations           refresh locales/templates/*.pot and merge them into the catalogs
+#   make translations START=03  begin the catalog of chapter 03
+#   make zh                     build notebooks/zh_CN/ from the English notebooks and the catalogs
+#   make zh-status              how far each chapter's translation is
+#   make zh-preview CHAPTER=03  a chapter in progress, English where untranslated, in build/zh_CN/
+#   make lab-zh                 JupyterLab in Chinese, on the Chinese chapters
+.PHONY: translations zh zh-status zh-preview lab-zh
+
+translations: venv
+	$(BIN)/python tools/translate.py update $(if $(START),--start $(START))
+
+zh: venv
+	$(BIN)/python tools/translate.py build
+
+zh-status: venv
+	$(BIN)/python tools/translate.py status
+
+zh-preview: venv
+	$(BIN)/python tools/translate.py preview $(CHAPTER)
+
+# The language pack comes from the "zh" extra; the interface language is set by an overrides.json in
+# the project (locales/zh_CN/jupyterlab-settings/), so nothing in .venv or ~/.jupyter is edited.
+ZH_STAMP := $(VENV)/.installed-zh
+$(ZH_STAMP): pyproject.toml
+	$(BIN)/python -m pip install --quiet -e ".[test,zh]"
+	@touch $(ZH_STAMP)
+
+lab-zh: venv
+	@$(MAKE) --no-print-directory $(ZH_STAMP)
+	$(BIN)/jupyter lab $(ROOT_FLAG) --ServerApp.root_dir=. --ContentsManager.preferred_dir=notebooks/zh_CN \
+		--LabApp.app_settings_dir=$(CURDIR)/locales/zh_CN/jupyterlab-settings $(ARGS)
