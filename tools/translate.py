@@ -50,7 +50,7 @@ import nbformat
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract
 from babel.messages.mofile import write_mo
-from babel.messages.pofile import denormalize, read_po, write_po
+from babel.messages.pofile import denormalize, normalize, read_po, write_po
 from markdown_it import MarkdownIt
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,6 +64,7 @@ COMMON = "common"  # the catalog of text the build adds to every chapter (the la
 FIGURES = "figures"  # words drawn in figures: label("...") calls in ipc_helpers (see ipc_helpers/labels.py)
 BANNER = "[English version]({english}) · [Glossary]({glossary})"
 
+WIDTH = 100  # PO lines
 CHAPTER = re.compile(r"\d\d-[a-z0-9]+(?:-[a-z0-9]+)*")
 _MD = MarkdownIt("commonmark").enable("table")
 
@@ -403,9 +404,22 @@ def load_catalog(path: Path) -> Catalog:
 
 
 def _po_bytes(cat: Catalog) -> bytes:
+    """The catalog as a PO file; a fuzzy entry shows the English it was translated from (#| msgid)."""
     buf = io.BytesIO()
-    write_po(buf, cat, width=100, include_previous=True, ignore_obsolete=False)
-    return buf.getvalue()
+    # Babel's own include_previous re-wraps "#| msgid" like free text, breaking long strings: add them here.
+    write_po(buf, cat, width=WIDTH, ignore_obsolete=False)
+    text = buf.getvalue().decode("utf-8")
+    blocks = text.rstrip("\n").split("\n\n")
+    messages = list(cat) + list(cat.obsolete.values())
+    if len(blocks) != len(messages):
+        raise RuntimeError("unexpected PO layout from Babel")
+    for i, msg in enumerate(messages):
+        if msg.fuzzy and msg.previous_id and i:
+            lines = blocks[i].split("\n")
+            at = next(n for n, line in enumerate(lines) if line.startswith(("msgid ", "#~ msgid ")))
+            lines.insert(at, "#| msgid " + normalize(msg.previous_id[0], prefix="#| ", width=WIDTH))
+            blocks[i] = "\n".join(lines)
+    return ("\n\n".join(blocks) + text[len(text.rstrip("\n")) :]).encode("utf-8")
 
 
 def write_if_changed(path: Path, cat: Catalog) -> bool:
