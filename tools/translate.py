@@ -14,7 +14,9 @@ What is translated (one catalog entry, a *unit*, each):
   Chinese characters would show as a space);
 - in code cells, comments: a run of comment-only lines, or a comment after code. Code itself,
   outputs, execution counts and the comments that tools read (``# NBVAL_...``, ``# noqa``) stay as
-  they are. After ``# Why:`` only the reason is translated.
+  they are. After ``# Why:`` only the reason is translated;
+- in outputs, the text alternative of a figure (``alt`` in the output's metadata); the picture
+  itself is copied (see ipc_helpers/labels.py for words drawn in figures).
 
 Links in the translated Markdown are rewritten so that they work from ``notebooks/<lang>/``: a
 chapter that is published in the language is linked in it, any other relative target (an English
@@ -80,6 +82,7 @@ NOTES = {
         "Mermaid diagram: translate labels and messages; keep the diagram type, the names before "
         "'as', node ids and arrows"
     ),
+    "alt": "text alternative of a figure (read by screen readers): one sentence",
     "comment": "code comment: keep it short (ruff counts a Chinese character as two columns, 110 per line)",
 }
 
@@ -301,6 +304,16 @@ def strip_comments(source: str) -> str:
     return "\n".join(line for line in lines if line.strip())
 
 
+def output_alts(cell) -> list[tuple[dict, Unit]]:
+    """The text alternatives of a cell's figures: ``alt`` in output metadata, as IPython's Image keeps it."""
+    found = []
+    for output in cell.get("outputs", []):
+        for meta in output.get("metadata", {}).values():
+            if isinstance(meta, dict) and isinstance(meta.get("alt"), str) and meta["alt"].strip():
+                found.append((meta, Unit("alt", meta["alt"], suffix="", wrap=True)))
+    return found
+
+
 def cell_pieces(cell) -> list[Piece]:
     if cell.cell_type == "markdown":
         return split_markdown(cell.source)
@@ -325,7 +338,7 @@ def template(chapter: str, nb: nbformat.NotebookNode | None = None) -> Catalog:
     nb = nb if nb is not None else read_notebook(chapter)
     cat = _catalog(chapter)
     for n, cell in enumerate(nb.cells, start=1):
-        for piece in cell_pieces(cell):
+        for piece in cell_pieces(cell) + [unit for _, unit in output_alts(cell)]:
             if isinstance(piece, Unit):
                 where = (f"notebooks/{chapter}.ipynb", n)
                 if piece.msgid in cat:
@@ -594,6 +607,8 @@ def translate_notebook(
             p if isinstance(p, str) else p.render(lookup(cat, p, problems, fallback)) for p in pieces
         )
         cell.source = rewrite_links(text, published) if cell.cell_type == "markdown" else text
+        for meta, unit in output_alts(cell):
+            meta["alt"] = lookup(cat, unit, problems, fallback)
     banner = Unit("paragraph", BANNER, wrap=True)
     line = lookup(common, banner, problems, fallback).format(
         english=f"../{chapter}.ipynb", glossary="../../docs/glossary.md"
