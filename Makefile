@@ -13,7 +13,8 @@ NBVAL_FLAGS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_san
 .PHONY: help venv lab test lint unit notebooks execute clean
 
 help:
-	@echo "make lab       set up .venv if needed, then open JupyterLab on notebooks/ (ARGS=... passes options)"
+	@echo "make lab       set up .venv if needed, refresh your copies in workspace/, then open JupyterLab there (ARGS=... passes options)"
+	@echo "make workspace make or refresh your copies of the chapters in workspace/ (RESET=04: a fresh copy of chapter 04)"
 	@echo "make test      set up .venv if needed, then run ruff, the unit tests and every notebook (strict nbval)"
 	@echo "make test-all  run the whole suite on each Python 3.10-3.13 found (PATH or pyenv), each in .venv-3.X"
 	@echo "make test-browser  open every notebook in real JupyterLab in headless Chromium and check the widgets (needs chromium)"
@@ -44,8 +45,16 @@ $(STAMP): pyproject.toml
 # JupyterLab refuses to run as root unless told to (containers and CI machines often are root).
 ROOT_FLAG := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root)
 
-lab: venv
-	$(BIN)/jupyter lab notebooks/ $(ROOT_FLAG) $(ARGS)
+lab: workspace
+	$(BIN)/jupyter lab $(WORKSPACE)/ $(ROOT_FLAG) $(ARGS)
+
+# Learners work in their own copies (git-ignored): outputs cleared, never overwritten once edited.
+# RESET=04 gives a fresh copy of chapter 04 and keeps yours as 04-....yours-1.ipynb.
+# EDITION=zh_CN copies a language edition (notebooks/zh_CN/) to workspace/zh_CN/.
+.PHONY: workspace
+WORKSPACE := workspace$(if $(EDITION),/$(EDITION))
+workspace: venv
+	$(BIN)/python tools/workspace.py --dest $(WORKSPACE) $(if $(EDITION),--lang $(EDITION)) $(if $(RESET),--reset $(RESET))
 
 test: venv
 	$(BIN)/ruff check ipc_helpers tests tools benchmarks notebooks
