@@ -108,7 +108,7 @@ clean:
 #   make zh                     build notebooks/zh_CN/ from the English notebooks and the catalogs
 #   make zh-status              how far each chapter's translation is
 #   make zh-preview CHAPTER=03  a chapter in progress, English where untranslated, in build/zh_CN/
-#   make lab-zh                 JupyterLab in Chinese, on the Chinese chapters
+#   make lab-zh                 JupyterLab in Chinese, on your copies of the Chinese chapters
 .PHONY: translations zh zh-status zh-preview lab-zh
 
 translations: venv
@@ -130,7 +130,11 @@ $(ZH_STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test,zh]"
 	@touch $(ZH_STAMP)
 
+# Opens on your own copies (make workspace) of the Chinese chapters, workspace/zh_CN/; the English
+# copies beside them in workspace/ are what each chapter's "English" link opens.
 lab-zh: venv
 	@$(MAKE) --no-print-directory $(ZH_STAMP)
-	$(BIN)/jupyter lab $(ROOT_FLAG) --ServerApp.root_dir=. --ContentsManager.preferred_dir=notebooks/zh_CN \
+	@$(MAKE) --no-print-directory workspace
+	@$(MAKE) --no-print-directory workspace EDITION=zh_CN
+	$(BIN)/jupyter lab workspace/ $(ROOT_FLAG) --ContentsManager.preferred_dir=zh_CN \
 		--LabApp.app_settings_dir=$(CURDIR)/locales/zh_CN/jupyterlab-settings $(ARGS)

@@ -115,7 +115,7 @@ def test_same_cells_code_and_outputs_as_the_english_chapter(chapter):
 
 # --- hygiene in Chinese ---------------------------------------------------------------------------
 
-# The chapter anatomy's headings and their fixed translations (docs/glossary.md, "Chapter headings").
+# The chapter anatomy's headings and their fixed translations (notebooks/glossary.md, "Chapter headings").
 # The side sections are named so that the learner metrics recognise them (深入, 延伸阅读, 复习题).
 ANATOMY = {
     "**What you will learn**": "**你将学到**",
@@ -196,8 +196,8 @@ def test_chinese_chapter_metrics_match_the_english(chapter):
 
 
 def avoided_terms() -> list[str]:
-    """The terms docs/glossary.md says not to use (its "不用" column), e.g. the source translation's."""
-    text = (ROOT / "docs" / "glossary.md").read_text(encoding="utf-8")
+    """The terms notebooks/glossary.md says not to use (its "不用" column), e.g. the source translation's."""
+    text = (ROOT / "notebooks" / "glossary.md").read_text(encoding="utf-8")
     table = text.split("\n## 术语", 1)[1].split("\n## ", 1)[0]
     rows = [r.split("|")[1:-1] for r in table.splitlines() if r.startswith("|")]
     header = [h.strip() for h in rows[0]]

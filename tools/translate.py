@@ -61,7 +61,7 @@ LOCALES = ROOT / "locales"
 TEMPLATES = LOCALES / "templates"
 LANG = "zh_CN"
 PROJECT = "ipc-tutorial"
-TEAM = {"zh_CN": "Simplified Chinese (简体中文), see docs/glossary.md"}
+TEAM = {"zh_CN": "Simplified Chinese (简体中文), see notebooks/glossary.md"}
 COMMON = "common"  # the catalog of text the build adds to every chapter (the language banner)
 FIGURES = "figures"  # words drawn in figures: label("...") calls in ipc_helpers (see ipc_helpers/labels.py)
 BANNER = "[English version]({english}) · [Glossary]({glossary})"
@@ -391,7 +391,7 @@ def _header(name: str) -> str:
     return (
         f"# Translations of {name} (Named pipes in Python, the {PROJECT} notebooks).\n"
         "# Made by tools/translate.py from the English notebooks; translate with any PO editor,\n"
-        "# then run make zh. Glossary: docs/glossary.md.\n"
+        "# then run make zh. Glossary: notebooks/glossary.md.\n"
         "#"
     )
 
@@ -611,7 +611,7 @@ def translate_notebook(
             meta["alt"] = lookup(cat, unit, problems, fallback)
     banner = Unit("paragraph", BANNER, wrap=True)
     line = lookup(common, banner, problems, fallback).format(
-        english=f"../{chapter}.ipynb", glossary="../../docs/glossary.md"
+        english=f"../{chapter}.ipynb", glossary="../glossary.md"
     )
     first = nb.cells[0]  # the banner goes right under the title
     title, sep, rest = first.source.partition("\n")

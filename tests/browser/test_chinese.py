@@ -3,7 +3,7 @@
 JupyterLab is started as ``make lab-zh`` starts it: the language pack installed (the ``zh``
 extra) and made the default by ``locales/zh_CN/jupyterlab-settings/overrides.json``
 (``--LabApp.app_settings_dir``), nothing set in a user's settings. It serves a copy of the
-project's notebooks/ (the ``zh_CN/scripts`` symbolic link kept as a link) and docs/. For each
+project's notebooks/ (the ``zh_CN/scripts`` symbolic link kept as a link). For each
 Chinese chapter the test checks:
 
 - the interface is Chinese (menu bar), and Run All from the Chinese "运行" menu runs every cell
@@ -53,7 +53,6 @@ def lab_zh(work_dir: Path):
     root = work_dir / "zh-project"
     ignore = shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__")
     shutil.copytree(NOTEBOOKS, root / "notebooks", symlinks=True, ignore=ignore)
-    shutil.copytree(ROOT / "docs", root / "docs", ignore=ignore)
     server = JupyterLab(root, work_dir / "zh-home", extra_args=[f"--LabApp.app_settings_dir={SETTINGS}"])
     try:
         server.start()
@@ -95,7 +94,7 @@ def test_chinese_chapter_in_a_chinese_jupyterlab(lab_zh, browser_context, screen
             "(links) => links.map((a) => a.getAttribute('href'))"
         )
         # JupyterLab shows a relative link resolved against the notebook's folder, as /files/<path>.
-        for target in [f"notebooks/{name}", "docs/glossary.md"]:
+        for target in [f"notebooks/{name}", "notebooks/glossary.md"]:
             assert any(f"/files/{target}?" in h for h in hrefs), f"no link to {target}: {hrefs}"
             assert lab_zh.api("GET", f"/api/contents/{target}?content=0")["type"] in ("file", "notebook")
 
