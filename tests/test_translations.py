@@ -113,6 +113,26 @@ def test_same_cells_code_and_outputs_as_the_english_chapter(chapter):
     assert {k: v for k, v in zh["metadata"].items() if k != "translation"} == en["metadata"]
 
 
+def zh_heading_ids(chapter: str) -> set[str]:
+    text = "\n".join(markdown(load(ROOT / "notebooks" / LANG / f"{chapter}.ipynb")))
+    return {t.anchor(h) for h in re.findall(r"^#{1,6} +(.+?) *$", text, flags=re.M)}
+
+
+@pytest.mark.parametrize("chapter", SHIPPED)
+def test_links_in_a_chinese_chapter_lead_somewhere(chapter):
+    """Relative links name existing files; #heading links name a heading of the (translated) target."""
+    folder = ROOT / "notebooks" / LANG
+    text = "\n".join(markdown(load(folder / f"{chapter}.ipynb")))
+    for target in t.links(text):
+        if re.match(r"[a-z][a-z0-9+.-]*:", target):
+            continue
+        path, _, frag = target.partition("#")
+        assert not path or (folder / path).exists(), f"{target}: no such file"
+        if frag and (not path or (folder / path).parent == folder):
+            ids = zh_heading_ids(Path(path).stem if path else chapter)
+            assert frag in ids, f"{target}: no heading with that id"
+
+
 # --- hygiene in Chinese ---------------------------------------------------------------------------
 
 # The chapter anatomy's headings and their fixed translations (notebooks/glossary.md, "Chapter headings").
@@ -330,6 +350,15 @@ def test_links_are_rewritten_for_the_language_folder():
         "[a](../01-x.ipynb) [b](00-y.ipynb#Setup) ![c](../images/p.png) [d](../../README.zh-CN.md) "
         "[e](https://x.org/a) `[f](02-z.ipynb)`"
     )
+
+
+def test_heading_anchors_follow_the_translated_headings():
+    ids = {"00-y": {"1.-Setup": "1.-准备工作"}, "01-x": {"Clean-up": "清理"}}.get
+    text = "[a](#1.-Setup) [b](00-y.ipynb#1.-Setup) [c](01-x.ipynb#Clean-up) [d](#Other)"
+    assert t.rewrite_links(text, {"00-y"}, lambda c: ids(c, {}), here="00-y") == (
+        "[a](#1.-准备工作) [b](00-y.ipynb#1.-准备工作) [c](../01-x.ipynb#Clean-up) [d](#Other)"
+    )
+    assert t.anchor("3. One `round` trip & more") == "3.-One-round-trip-&-more"
 
 
 @pytest.mark.parametrize(

@@ -41,6 +41,8 @@ from __future__ import annotations
 
 import argparse
 import copy
+import functools
+import html
 import io
 import re
 import sys
@@ -564,18 +566,43 @@ def lookup(cat: Catalog, unit: Unit, problems: Problems, fallback: bool = False)
 # --- building a translated notebook -------------------------------------------------------------
 
 
-def rewrite_links(text: str, published: set[str]) -> str:
-    """Make relative link targets work from notebooks/<lang>/."""
+def anchor(heading: str) -> str:
+    """The id JupyterLab gives a heading: its rendered text, spaces turned into "-"."""
+    return html.unescape(re.sub(r"<[^>]+>", "", _MD.renderInline(heading))).strip().replace(" ", "-")
+
+
+def heading_ids(chapter: str, lang: str = LANG) -> dict[str, str]:
+    """English heading id -> translated heading id, for a chapter's translated headings."""
+    path = po_path(chapter, lang)
+    cat = load_catalog(path) if path.exists() else None
+    ids = {}
+    for cell in read_notebook(chapter).cells:
+        for unit in cell_pieces(cell) if cell.cell_type == "markdown" else []:
+            msg = cat.get(unit.msgid) if cat is not None and isinstance(unit, Unit) else None
+            if unit.kind == "heading" and msg is not None and msg.string and not msg.fuzzy:
+                ids[anchor(unit.msgid)] = anchor(msg.string)
+    return ids
+
+
+def rewrite_links(text: str, published: set[str], ids=lambda chapter: {}, here: str = "") -> str:
+    """Make relative link targets work from notebooks/<lang>/; ``#heading`` anchors follow the translation.
+
+    ``ids(chapter)`` maps a chapter's English heading ids to its translated ones; ``here`` is the
+    chapter being translated (for links to its own headings).
+    """
 
     def target(t: str) -> str:
-        if re.match(r"[a-z][a-z0-9+.-]*:|#|/", t, flags=re.I):
+        if t.startswith("#"):
+            return "#" + ids(here).get(t[1:], t[1:]) if here else t
+        if re.match(r"[a-z][a-z0-9+.-]*:|/", t, flags=re.I):
             return t
-        path, _, anchor = t.partition("#")
-        if CHAPTER.fullmatch(Path(path).stem) and "/" not in path and Path(path).stem in published:
-            return t
+        path, _, frag = t.partition("#")
+        stem = Path(path).stem
+        if CHAPTER.fullmatch(stem) and "/" not in path and stem in published:
+            return path + ("#" + ids(stem).get(frag, frag) if frag else "")
         if path == "../README.md":
             path = "../README.zh-CN.md"
-        return "../" + path + ("#" + anchor if anchor else "")
+        return "../" + path + ("#" + frag if frag else "")
 
     def fix(m: re.Match) -> str:
         whole, t = m.group(0), m.group(1) or m.group(2)
@@ -600,13 +627,16 @@ def translate_notebook(
     common = load_catalog(po_path(COMMON, lang)) if po_path(COMMON, lang).exists() else None
     published = set(shipped(lang)) if published is None else published
     problems = Problems()
+    ids = functools.cache(lambda name: heading_ids(name, lang))
     nb = copy.deepcopy(en)
     for cell in nb.cells:
         pieces = cell_pieces(cell)
         text = "".join(
             p if isinstance(p, str) else p.render(lookup(cat, p, problems, fallback)) for p in pieces
         )
-        cell.source = rewrite_links(text, published) if cell.cell_type == "markdown" else text
+        if cell.cell_type == "markdown":
+            text = rewrite_links(text, published, ids, chapter)
+        cell.source = text
         for meta, unit in output_alts(cell):
             meta["alt"] = lookup(cat, unit, problems, fallback)
     banner = Unit("paragraph", BANNER, wrap=True)
