@@ -439,6 +439,25 @@ def test_changed_english_turns_fuzzy_and_new_english_appears_untranslated(projec
     ]
 
 
+def test_words_drawn_in_figures_get_a_catalog_that_make_zh_compiles(project, tmp_path):
+    nb = nbformat.read(tmp_path / "notebooks" / "01-demo.ipynb", as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell('draw.timeline({"writer": [(t, "open")]}, alt="A timeline.")'))
+    nbformat.write(nb, tmp_path / "notebooks" / "01-demo.ipynb")
+    (tmp_path / "ipc_helpers").mkdir()
+    (tmp_path / "ipc_helpers" / "draw.py").write_text('ax.set_xlabel(label("seconds"))\n')
+    t.update(LANG)
+    cat = t.load_catalog(t.po_path(t.FIGURES))
+    assert [m.id for m in list(cat)[1:]] == ["seconds", "writer", "open"]  # not the alt text
+    cat["writer"].string = "写入进程"
+    t.write_if_changed(t.po_path(t.FIGURES), cat)
+    t.build(LANG)
+    mo = tmp_path / "locales" / LANG / "LC_MESSAGES" / "figures.mo"
+    import gettext
+
+    with mo.open("rb") as f:
+        assert gettext.GNUTranslations(f).gettext("writer") == "写入进程"
+
+
 def test_labels_follow_the_language_of_the_notebooks_folder(tmp_path, monkeypatch):
     from babel.messages.catalog import Catalog
     from babel.messages.mofile import write_mo

@@ -40,6 +40,7 @@ Commands (``python tools/translate.py COMMAND``; the make target in brackets):
 from __future__ import annotations
 
 import argparse
+import ast
 import copy
 import functools
 import html
@@ -361,18 +362,42 @@ def common_template() -> Catalog:
 
 
 def figures_template() -> Catalog:
-    """Every ``label("...")`` in ipc_helpers: the words figures draw, looked up at run time."""
+    """The words figures draw, looked up at run time by ipc_helpers.labels.label().
+
+    Every ``label("...")`` in ipc_helpers, and every string written straight into a ``draw.*(...)``
+    call in an English chapter (lane names, event labels, titles; not ``alt=``, which is translated
+    in the stored output).
+    """
     cat = _catalog(FIGURES)
+
+    def add(text: str, where: tuple[str, int]) -> None:
+        if not text.strip():
+            return
+        if text in cat:
+            cat[text].locations.append(where)
+        else:
+            cat.add(text, locations=[where], auto_comments=["a word drawn in a figure: keep it short"])
+
     for path in sorted((ROOT / "ipc_helpers").rglob("*.py")):
         with path.open("rb") as f:
             for lineno, text, _, _ in extract("python", f, keywords={"label": None}):
-                where = (str(path.relative_to(ROOT)), lineno)
-                if text in cat:
-                    cat[text].locations.append(where)
-                else:
-                    cat.add(
-                        text, locations=[where], auto_comments=["a word drawn in a figure: keep it short"]
-                    )
+                add(text, (str(path.relative_to(ROOT)), lineno))
+    for chapter in chapters():
+        for n, cell in enumerate(read_notebook(chapter).cells, start=1):
+            if cell.cell_type != "code" or "draw." not in cell.source:
+                continue
+            try:
+                tree = ast.parse(cell.source)
+            except SyntaxError:
+                continue
+            for call in ast.walk(tree):
+                func = getattr(call, "func", None)
+                if not (isinstance(func, ast.Attribute) and getattr(func.value, "id", None) == "draw"):
+                    continue
+                for arg in [*call.args, *(k.value for k in call.keywords if k.arg != "alt")]:
+                    for node in ast.walk(arg):
+                        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                            add(node.value, (f"notebooks/{chapter}.ipynb", n))
     return cat
 
 
