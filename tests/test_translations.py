@@ -368,6 +368,7 @@ def test_heading_anchors_follow_the_translated_headings():
         ("paragraph", "See [01](01-x.ipynb).", "见第 01 章。", "links differ"),
         ("paragraph", "One sentence.", "第一行\n第二行", "one line"),
         ("paragraph", "A pipe.", "一个管道.", "full-width"),
+        ("paragraph", "**Check.** Predict.", "**想一想。**先预测。", "does not render"),
         ("table", "| a | b |\n|---|---|", "| 甲 |\n|---|", "rows or columns"),
         ("mermaid", "sequenceDiagram\n  W->>R: hi", "时序图\n  W->>R: 你好", "must start with"),
     ],

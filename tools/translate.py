@@ -570,6 +570,10 @@ def check(unit: Unit, text: str) -> list[str]:
             problems.append(f"the diagram must start with {first!r}")
     if unit.kind != "mermaid" and re.search(CJK + r"[,.;:?!](?:\s|$)", CODE_SPAN.sub("", text)):
         problems.append("use full-width punctuation after Chinese text (，。；：？！)")
+    if re.search(r"[，。：；？！）”》]\*\*(?=" + CJK + ")", CODE_SPAN.sub("", text)):
+        problems.append(
+            "'**' after full-width punctuation needs a space after it, or the bold does not render"
+        )
     return [f"{p}: {short(unit.msgid, 60)}" for p in problems]
 
 
