@@ -748,9 +748,14 @@ def preview(chapter: str, lang: str = LANG) -> Path:
     nb, problems = translate_notebook(chapter, lang, fallback=True, published=set())
     out = ROOT / "build" / lang
     out.mkdir(parents=True, exist_ok=True)
-    link = out / "scripts"
-    if not link.is_symlink():
-        link.symlink_to(NOTEBOOKS / "scripts", target_is_directory=True)
+    # build/<lang>/ mirrors notebooks/<lang>/: what the chapter runs and links to is one level up.
+    for link, target in [
+        (out / "scripts", NOTEBOOKS / "scripts"),
+        (out.parent / "glossary.md", NOTEBOOKS / "glossary.md"),
+        (out.parent / f"{chapter}.ipynb", NOTEBOOKS / f"{chapter}.ipynb"),
+    ]:
+        if not link.is_symlink():
+            link.symlink_to(target)
     path = out / f"{chapter}.ipynb"
     path.write_bytes(notebook_bytes(nb))
     for line in problems.lines(chapter):
