@@ -341,6 +341,11 @@ def test_figure_alt_texts_are_units_and_are_translated():
     ].metadata["image/png"]
 
 
+def test_cells_with_ipython_syntax_keep_their_code():
+    code = "!ls scripts  # not translated: a shell command\n# list the scripts\n%time x = 1\n"
+    assert units(t.split_code(code)) == [("comment", "list the scripts")]
+
+
 def test_links_are_rewritten_for_the_language_folder():
     text = (
         "[a](01-x.ipynb) [b](00-y.ipynb#Setup) ![c](images/p.png) [d](../README.md) "

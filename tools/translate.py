@@ -234,19 +234,24 @@ DIRECTIVE = re.compile(r"^#\s*(?:NBVAL_\w+|noqa\b|type:|fmt:|ruff:|pragma\b|pyli
 
 
 def _comments(source: str) -> list[tuple[int, int]]:
-    """(line index, column) of every comment in a code cell."""
-    try:
-        return [
-            (tok.start[0] - 1, tok.start[1])
-            for tok in tokenize.generate_tokens(io.StringIO(source).readline)
-            if tok.type == tokenize.COMMENT
-        ]
-    except (tokenize.TokenError, SyntaxError):  # IPython syntax: comment-only lines only
-        return [
-            (i, len(line) - len(line.lstrip()))
-            for i, line in enumerate(source.splitlines())
-            if line.lstrip().startswith("#")
-        ]
+    """(line index, column) of every comment in a code cell.
+
+    Cells with IPython syntax (``%magic``, ``!command``), which the tokenizer of each Python
+    version treats differently, get their comment-only lines only.
+    """
+    if not re.search(r"^\s*[%!]", source, flags=re.M):
+        try:
+            return [
+                (tok.start[0] - 1, tok.start[1])
+                for tok in tokenize.generate_tokens(io.StringIO(source).readline)
+                if tok.type == tokenize.COMMENT
+            ]
+        except (tokenize.TokenError, SyntaxError):
+            pass
+    lines = source.splitlines()
+    return [
+        (i, len(line) - len(line.lstrip())) for i, line in enumerate(lines) if line.lstrip().startswith("#")
+    ]
 
 
 def split_code(source: str) -> list[Piece]:
