@@ -162,7 +162,7 @@ def wait_until(predicate, timeout: float, interval: float = 0.25):
 class NotebookPage:
     """One notebook opened in its own JupyterLab page (own workspace, own kernel)."""
 
-    # The menu a learner uses for Run All, as the interface names it (test_chinese.py: in Chinese).
+    # The menu a learner uses for Run All, as the interface names it (test_jupyterlab_zh.py: in Chinese).
     RUN_MENU, RUN_ALL = "Run", "Run All Cells"
 
     def __init__(self, lab: JupyterLab, context, name: str) -> None:
