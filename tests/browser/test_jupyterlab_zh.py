@@ -11,7 +11,7 @@ Chinese chapter the test checks:
 - the chapter's title renders as the catalog says, and Chinese text is drawn with real glyphs,
   not empty boxes (a font with Chinese characters is installed: Debian's fonts-noto-cjk);
 - the links to the English chapter and to the glossary lead to files the server has;
-- a screenshot, screenshots/zh_CN-<chapter>.png, shows the top of the chapter.
+- screenshots: screenshots/zh_CN-<chapter>.png (the top of the chapter) and ...-outputs.png.
 """
 
 from __future__ import annotations
@@ -109,6 +109,12 @@ def test_chinese_chapter_in_a_chinese_jupyterlab(lab_zh, browser_context, screen
         nb.page.locator(".jp-Notebook .jp-Cell").first.scroll_into_view_if_needed()
         nb.page.wait_for_timeout(500)
         shot = screenshots / f"zh_CN-{Path(name).stem}.png"
+        nb.page.screenshot(path=str(shot))
+        assert png_summary(shot)[2] >= 16, f"{shot.name} is blank"
+        # And the cells with translated comments and real outputs, further down.
+        nb.page.locator(".jp-Notebook .jp-OutputArea-output").nth(-2).scroll_into_view_if_needed()
+        nb.page.wait_for_timeout(500)
+        shot = screenshots / f"zh_CN-{Path(name).stem}-outputs.png"
         nb.page.screenshot(path=str(shot))
         assert png_summary(shot)[2] >= 16, f"{shot.name} is blank"
     finally:
