@@ -75,6 +75,11 @@ def test_zh_notebooks_are_exactly_what_make_zh_writes():
         )
 
 
+def test_make_zh_would_change_nothing():
+    """Notebooks, the scripts link and the compiled figure words (figures.mo) are all up to date."""
+    assert t.build(LANG, check_only=True) == 0, "run make zh"
+
+
 def test_scripts_are_reached_through_a_relative_symbolic_link():
     """Cells run scripts/... relative to the notebook's folder; notebooks/<lang>/scripts -> ../scripts."""
     link = ROOT / "notebooks" / LANG / "scripts"
@@ -447,7 +452,9 @@ def test_changed_english_turns_fuzzy_and_new_english_appears_untranslated(projec
 
 def test_words_drawn_in_figures_get_a_catalog_that_make_zh_compiles(project, tmp_path):
     nb = nbformat.read(tmp_path / "notebooks" / "01-demo.ipynb", as_version=4)
-    nb.cells.append(nbformat.v4.new_code_cell('draw.timeline({"writer": [(t, "open")]}, alt="A timeline.")'))
+    nb.cells.append(
+        nbformat.v4.new_code_cell('draw.timeline({"writer": [(t, "open")]}, title=f"{n} bytes", alt="A.")')
+    )
     nbformat.write(nb, tmp_path / "notebooks" / "01-demo.ipynb")
     (tmp_path / "ipc_helpers").mkdir()
     (tmp_path / "ipc_helpers" / "draw.py").write_text('ax.set_xlabel(label("seconds"))\n')

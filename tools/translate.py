@@ -400,8 +400,13 @@ def figures_template() -> Catalog:
                 if not (isinstance(func, ast.Attribute) and getattr(func.value, "id", None) == "draw"):
                     continue
                 for arg in [*call.args, *(k.value for k in call.keywords if k.arg != "alt")]:
-                    for node in ast.walk(arg):
-                        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                    parts = {id(c) for f in ast.walk(arg) if isinstance(f, ast.JoinedStr) for c in f.values}
+                    for node in ast.walk(arg):  # whole strings only: not the pieces of an f-string
+                        if (
+                            isinstance(node, ast.Constant)
+                            and isinstance(node.value, str)
+                            and id(node) not in parts
+                        ):
                             add(node.value, (f"notebooks/{chapter}.ipynb", n))
     return cat
 
