@@ -8,11 +8,13 @@ A drawing function passes each word it draws through ``label`` and draws inside
 In a chapter under ``notebooks/zh_CN/`` (the kernel runs in the notebook's folder) the word comes
 from the translators' catalog ``locales/zh_CN/LC_MESSAGES/figures.po`` (compiled by ``make zh``),
 and ``rc()`` picks a font that has Chinese characters. Anywhere else, or for a word not yet
-translated, the English word is drawn. ``IPC_TUTORIAL_LANG=zh_CN`` (or ``en``) overrides the folder.
+translated, or without a font that has Chinese characters, the English word is drawn.
+``IPC_TUTORIAL_LANG=zh_CN`` (or ``en``) overrides the folder.
 """
 
 from __future__ import annotations
 
+import functools
 import gettext
 import os
 from pathlib import Path
@@ -23,9 +25,28 @@ CJK_FONTS = ["Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft
 
 
 def language() -> str:
-    """IPC_TUTORIAL_LANG, else the name of the notebook's folder if it has a catalog, else "en"."""
+    """IPC_TUTORIAL_LANG, else the name of the notebook's folder if it has a catalog, else "en".
+
+    English too when no font for the language is installed: matplotlib would draw empty boxes
+    and warn about each missing glyph.
+    """
     lang = os.environ.get("IPC_TUTORIAL_LANG") or Path.cwd().name
-    return lang if (LOCALES / lang / "LC_MESSAGES").is_dir() else "en"
+    if lang == "en" or not (LOCALES / lang / "LC_MESSAGES").is_dir():
+        return "en"
+    return lang if _font_installed() else "en"
+
+
+@functools.cache
+def _font_installed() -> bool:
+    from matplotlib import font_manager
+
+    for name in CJK_FONTS[:-1]:
+        try:
+            font_manager.findfont(name, fallback_to_default=False)
+            return True
+        except ValueError:
+            continue
+    return False
 
 
 def label(text: str) -> str:

@@ -483,6 +483,7 @@ def test_labels_follow_the_language_of_the_notebooks_folder(tmp_path, monkeypatc
     with open(tmp_path / "locales" / LANG / "LC_MESSAGES" / "figures.mo", "wb") as f:
         write_mo(f, cat)
     monkeypatch.setattr(labels, "LOCALES", tmp_path / "locales")
+    monkeypatch.setattr(labels, "_font_installed", lambda: True)
     monkeypatch.delenv("IPC_TUTORIAL_LANG", raising=False)
     (tmp_path / "notebooks" / LANG).mkdir(parents=True)
     monkeypatch.chdir(tmp_path / "notebooks")
@@ -490,5 +491,8 @@ def test_labels_follow_the_language_of_the_notebooks_folder(tmp_path, monkeypatc
     monkeypatch.chdir(tmp_path / "notebooks" / LANG)
     assert labels.language() == LANG and labels.label("reader") == "读取进程" and labels.label("x") == "x"
     assert "Noto Sans CJK SC" in labels.rc()["font.sans-serif"]
+    monkeypatch.setattr(labels, "_font_installed", lambda: False)  # no font with Chinese characters
+    assert labels.language() == "en" and labels.label("reader") == "reader"
+    monkeypatch.setattr(labels, "_font_installed", lambda: True)
     monkeypatch.setenv("IPC_TUTORIAL_LANG", "en")
     assert labels.label("reader") == "reader" and labels.rc() == {}
