@@ -26,7 +26,8 @@ _spec.loader.exec_module(workspace)
 def upstream(tmp_path, monkeypatch):
     """A private copy of notebooks/ (and no release) that a test may change as the tutorial would."""
     src = tmp_path / "notebooks"
-    shutil.copytree(ROOT / "notebooks", src, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "my_pipe"))
+    ignore = shutil.ignore_patterns(".ipynb_checkpoints", "my_pipe")
+    shutil.copytree(ROOT / "notebooks", src, symlinks=True, ignore=ignore)  # zh_CN/scripts stays a link
     monkeypatch.setattr(workspace, "NOTEBOOKS", src)
     monkeypatch.setattr(workspace, "RELEASE", tmp_path / "no-release")
     return src
@@ -167,12 +168,15 @@ def test_a_chapter_gone_upstream_is_removed_only_if_unedited(upstream, tmp_path)
 
 def test_lang_takes_its_own_chapters_and_the_shared_scripts(upstream, tmp_path):
     zh = upstream / "zh_CN"
-    zh.mkdir()
+    if not zh.exists():  # as make zh leaves it: the chapters, and scripts as a link to the shared ones
+        zh.mkdir()
+        (zh / "scripts").symlink_to("../scripts", target_is_directory=True)
     shutil.copy(CHAPTERS[0], zh / CHAPTERS[0].name)
     report = workspace.sync(tmp_path / "zh", lang="zh_CN")
     assert sorted(report.added) == sorted(
-        [CHAPTERS[0].name] + [f"scripts/{p.name}" for p in (upstream / "scripts").iterdir()]
+        [p.name for p in zh.glob("*.ipynb")] + [f"scripts/{p.name}" for p in (upstream / "scripts").iterdir()]
     )
+    assert not (tmp_path / "zh" / "scripts").is_symlink()  # the learner gets real copies
     # The default edition does not pick up the other language's folder.
     report = workspace.sync(tmp_path / "en")
     assert not any(rel.startswith("zh_CN/") for rel in report.added)

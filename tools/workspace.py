@@ -104,7 +104,10 @@ def source_files(lang: str | None) -> dict[str, bytes]:
     # Other languages' chapters live in subfolders of notebooks/ named like zh_CN: not ours.
     other_langs = {p.name for p in NOTEBOOKS.iterdir() if p.is_dir() and _is_lang(p.name)}
     walk(base, "", skip_dirs=other_langs if not lang else set())
-    if lang and not (base / "scripts").is_dir() and (NOTEBOOKS / "scripts").is_dir():
+    own_scripts = (base / "scripts").is_dir() and not (
+        base / "scripts"
+    ).is_symlink()  # zh_CN/scripts -> ../scripts
+    if lang and not own_scripts and (NOTEBOOKS / "scripts").is_dir():
         walk(NOTEBOOKS / "scripts", "scripts/")
     if RELEASE.is_dir():
         walk(RELEASE, "assignments/")

@@ -162,6 +162,9 @@ def wait_until(predicate, timeout: float, interval: float = 0.25):
 class NotebookPage:
     """One notebook opened in its own JupyterLab page (own workspace, own kernel)."""
 
+    # The menu a learner uses for Run All, as the interface names it (test_jupyterlab_zh.py: in Chinese).
+    RUN_MENU, RUN_ALL = "Run", "Run All Cells"
+
     def __init__(self, lab: JupyterLab, context, name: str) -> None:
         self.lab = lab
         self.name = name
@@ -244,9 +247,9 @@ class NotebookPage:
 
     def run_all(self) -> dict:
         """Run > Run All Cells from the menu bar; wait until every cell ran (or Run All stopped)."""
-        self.page.locator(".lm-MenuBar-item").filter(has_text=re.compile(r"^\s*Run\s*$")).click()
+        self.page.locator(".lm-MenuBar-item").filter(has_text=re.compile(rf"^\s*{self.RUN_MENU}\s*$")).click()
         self.page.locator(".lm-Menu .lm-Menu-item:not(.lm-mod-disabled)").filter(
-            has_text=re.compile(r"^\s*Run All Cells\s*$")
+            has_text=re.compile(rf"^\s*{self.RUN_ALL}\s*$")
         ).click()
         streak = 0
 
