@@ -72,7 +72,10 @@ def test_copies_have_no_outputs_and_the_same_sources(tmp_path):
         assert "widgets" not in nb.metadata
         assert sources(copy) == sources(ROOT / "notebooks" / copy.name), copy.name
     for script in (ROOT / "notebooks" / "scripts").glob("*.py"):
-        assert (dest / "scripts" / script.name).read_bytes() == script.read_bytes()
+        copy = dest / "scripts" / script.name
+        assert copy.read_bytes() == script.read_bytes()
+        # A program stays a program: chapter 06 runs ./write_to_named_pipe.py in a terminal.
+        assert os.access(copy, os.X_OK) == os.access(script, os.X_OK), copy.name
     released = sorted((ROOT / "docs" / "assignments" / "release").glob("*/*.ipynb"))
     assert released, "the learners' copies include the graded assignments"
     for nb in released:
@@ -232,3 +235,12 @@ def test_every_copy_runs_top_to_bottom_in_a_fresh_kernel(tmp_path):
         except Exception as e:  # noqa: BLE001 - report every chapter, not only the first
             failures.append(f"{copy.name}: {type(e).__name__}: {str(e)[-500:]}")
     assert not failures, "\n".join(failures)
+
+
+def test_a_copy_made_without_the_executable_bit_gets_it_back(tmp_path):
+    dest = tmp_path / "ws"
+    workspace.sync(dest)
+    program = dest / "scripts" / "write_to_named_pipe.py"
+    os.chmod(program, 0o644)  # as copies made by an earlier version of this tool were
+    workspace.sync(dest)
+    assert os.access(program, os.X_OK)

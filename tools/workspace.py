@@ -150,6 +150,11 @@ def _show(path: Path) -> str:
         return str(path)
 
 
+def _mode(data: bytes) -> int:
+    """A program (its first line is "#!...") stays executable, so ./script.py works; the rest 0o644."""
+    return (0o755 if data.startswith(b"#!") else 0o644) & ~_umask()
+
+
 def _write(path: Path, data: bytes) -> None:
     """Write through a temporary file and rename, so a copy is never half written."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -157,7 +162,7 @@ def _write(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
-        os.chmod(tmp, 0o644 & ~_umask())
+        os.chmod(tmp, _mode(data))
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)
@@ -229,6 +234,8 @@ def sync(dest: Path, lang: str | None = None, reset: list[str] | None = None) ->
                 report.reset.append((rel, saved.relative_to(dest).as_posix()))
             new_manifest[rel] = fresh
         elif current == fresh:
+            if data.startswith(b"#!") and not os.access(path, os.X_OK):
+                os.chmod(path, _mode(data))  # a copy made before programs kept their executable bit
             report.unchanged.append(rel)
             new_manifest[rel] = fresh
         elif current is not None and current == written.get(rel):
