@@ -101,6 +101,7 @@ def test_sanitize_rules_do_what_they_say():
         "open() returned after <T> s, a read in <T> ms, <T> s"
     )
     assert sanitize("/proc says pipe:[4841263]") == "/proc says pipe:[<N>]"
+    assert sanitize("cannot open client-48213: No such device") == "cannot open client-<PID>: No such device"
     assert (
         sanitize("5 sockets, 22 bytes, /tmp/other, 3 s, rapid 4")
         == "5 sockets, 22 bytes, /tmp/other, 3 s, rapid 4"
