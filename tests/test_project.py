@@ -104,6 +104,7 @@ def test_sanitize_rules_do_what_they_say():
     assert sanitize("64 CPUs, pid_max 65536: PIDs up to 5 digits") == (
         "<N> CPUs, pid_max <N>: PIDs up to <N> digits"
     )
+    assert sanitize("cannot open client-48213: No such device") == "cannot open client-<PID>: No such device"
     assert (
         sanitize("5 sockets, 22 bytes, /tmp/other, 3 s, rapid 4")
         == "5 sockets, 22 bytes, /tmp/other, 3 s, rapid 4"
