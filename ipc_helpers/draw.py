@@ -248,34 +248,38 @@ def fill_level(samples: Iterable[tuple[float, int]], *, capacity: int, alt: str)
     return show(fig, alt)
 
 
-def strips(streams: Mapping[str, bytes], *, alt: str) -> Any:
+def strips(streams: Mapping[str, tuple[bytes, int]], *, records: int = 40, alt: str) -> Any:
     """What a reader received from several writers, one colour per writer, one strip per stream.
 
-    Each byte is a letter naming its writer (``A``, ``B``, ...); each strip
-    shows the stream from left to right, so runs of one colour are bytes that
-    one writer got in without another writer's bytes between them.
+    ``streams`` maps a label to ``(data, record_size)``.  Each byte is a letter
+    naming its writer (``A``, ``B``, ...); each strip shows the first
+    ``records`` records' worth of bytes, with a thin line at every record
+    boundary, so a colour change between two lines is a record cut by another
+    writer.
     """
-    fig = figure(7.5, 0.5 + 0.7 * len(streams))
+    from matplotlib.patches import Patch
+
+    fig = figure(7.5, 0.6 + 0.8 * len(streams))
     ax = fig.add_subplot()
-    letters = sorted({b for data in streams.values() for b in data})
+    letters = sorted({b for data, _ in streams.values() for b in data})
     colour = {b: COLOURS[i % len(COLOURS)] for i, b in enumerate(letters)}
-    for row, data in enumerate(reversed(list(streams.values()))):
+    for row, (data, size) in enumerate(reversed(list(streams.values()))):
+        data = data[: records * size]
         start = 0
         while start < len(data):
             end = start
             while end < len(data) and data[end] == data[start]:
                 end += 1
-            ax.barh(row, (end - start) / len(data), left=start / len(data), height=0.6,
-                    color=colour[data[start]], linewidth=0)
+            ax.barh(row, (end - start) / size, left=start / size, height=0.6, color=colour[data[start]],
+                    linewidth=0)
             start = end
+        for boundary in range(1, records):
+            ax.plot([boundary, boundary], [row - 0.3, row + 0.3], color="white", linewidth=0.8)
     ax.set_yticks(range(len(streams)), list(reversed(list(streams))))
-    ax.set_xlim(0, 1)
-    ax.set_xlabel("position in what the reader received (fraction of all bytes)")
-    from matplotlib.patches import Patch
-
+    ax.set_xlim(0, records)
+    ax.set_xlabel(f"the first {records} records, in the order received (white lines: record boundaries)")
     handles = [Patch(color=colour[b], label=f"writer {chr(b)}") for b in letters]
-    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.45), ncol=len(letters),
-              fontsize=8, frameon=False)
+    fig.legend(handles=handles, loc="outside lower center", ncol=len(letters), fontsize=8, frameon=False)
     for side in ("top", "right", "left"):
         ax.spines[side].set_visible(False)
     return show(fig, alt)
