@@ -71,7 +71,7 @@ def chapter(number: str) -> Path:
 
 
 def make_learner_copies(dest: Path, python: str) -> None:
-    """The learner copies, made by the course kit's tools/workspace.py (outputs cleared, scripts/ included)."""
+    """Learner copies by the course kit's tools/workspace.py (outputs cleared, scripts/ included)."""
     tool = hubkit.ROOT / "tools" / "workspace.py"
     if not tool.exists():  # TEMPORARY until the course branch lands: the same, done here
         import json
@@ -82,11 +82,15 @@ def make_learner_copies(dest: Path, python: str) -> None:
             for cell in data["cells"]:
                 if cell["cell_type"] == "code":
                     cell["outputs"], cell["execution_count"] = [], None
-            (dest / nb.name).write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+            (dest / nb.name).write_text(
+                json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
+            )
         for script in (NOTEBOOKS / "scripts").glob("*.py"):
             shutil.copy(script, dest / "scripts" / script.name)
         return
-    done = subprocess.run([python, str(tool), "--dest", str(dest)], capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [python, str(tool), "--dest", str(dest)], capture_output=True, text=True, check=False
+    )
     if done.returncode != 0:
         raise RuntimeError(f"tools/workspace.py failed:\n{done.stdout}\n{done.stderr}")
 
@@ -273,4 +277,3 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         f"hub test: {config.getoption('--hub-students')} students, load test with "
         f"{config.getoption('--hub-load') or 'no'} students, environment {config.getoption('--hub-venv')}"
     ]
-

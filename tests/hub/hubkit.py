@@ -493,13 +493,17 @@ class Hub:
         deadline = time.monotonic() + timeout
         while True:
             if self.process.poll() is not None:
-                raise RuntimeError(f"jupyterhub exited with status {self.process.returncode}:\n{self.log_tail()}")
+                raise RuntimeError(
+                    f"jupyterhub exited with status {self.process.returncode}:\n{self.log_tail()}"
+                )
             try:
                 self.api("GET", "/hub/api/")
                 return
             except (OSError, HTTPError):
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"jupyterhub did not answer within {timeout} s:\n{self.log_tail()}") from None
+                    raise RuntimeError(
+                        f"jupyterhub did not answer within {timeout} s:\n{self.log_tail()}"
+                    ) from None
                 time.sleep(0.25)
 
     def log_tail(self, lines: int = 40) -> str:
@@ -621,7 +625,7 @@ class Hub:
         return status, jar, headers.get("Location", "")
 
     def follow(self, path: str, jar: CookieJar, limit: int = 10) -> tuple[int, str]:
-        """GET ``path`` with a browser's cookies, following redirects inside the hub. Returns (status, last path)."""
+        """GET ``path`` with a browser's cookies, following redirects. Returns (status, last path)."""
         for _ in range(limit):
             status, headers, _ = self.request("GET", path, cookies=jar)
             location = headers.get("Location")

@@ -173,7 +173,9 @@ class KernelClient:
         self.jupyter_session = model["id"]  # type: ignore[index]
         self.kernel_id = model["kernel"]["id"]  # type: ignore[index]
         url = self.base.replace("http://", "ws://", 1) + f"/api/kernels/{self.kernel_id}/channels"
-        request = HTTPRequest(f"{url}?session_id={self.session_id}", headers=self.headers, request_timeout=timeout)
+        request = HTTPRequest(
+            f"{url}?session_id={self.session_id}", headers=self.headers, request_timeout=timeout
+        )
         self.ws = await websocket_connect(request, max_message_size=256 * 1024 * 1024)
         self._reader = asyncio.ensure_future(self._read())
         deadline = time.monotonic() + timeout
@@ -207,7 +209,13 @@ class KernelClient:
             "date": datetime.now(timezone.utc).isoformat(),
             "version": "5.3",
         }
-        message = {"header": header, "parent_header": {}, "metadata": {}, "content": content, "channel": channel}
+        message = {
+            "header": header,
+            "parent_header": {},
+            "metadata": {},
+            "content": content,
+            "channel": channel,
+        }
         self.ws.write_message(json.dumps(message))
         return msg_id
 
@@ -254,7 +262,10 @@ class KernelClient:
             elif kind == "error":
                 outputs.append(
                     nbformat.v4.new_output(
-                        "error", ename=content["ename"], evalue=content["evalue"], traceback=content["traceback"]
+                        "error",
+                        ename=content["ename"],
+                        evalue=content["evalue"],
+                        traceback=content["traceback"],
                     )
                 )
         self._queue.pop(msg_id, None)
@@ -331,7 +342,9 @@ async def run_notebook(
             began = time.monotonic()
             outputs, reply = await kernel.execute(code, cell_timeout)
             error = None if reply.get("status") == "ok" else f"{reply.get('ename')}: {reply.get('evalue')}"
-            result.cells.append(CellResult(-1, code, coalesce_streams(outputs), time.monotonic() - began, error))
+            result.cells.append(
+                CellResult(-1, code, coalesce_streams(outputs), time.monotonic() - began, error)
+            )
     finally:
         await kernel.shutdown()
         result.finished = time.monotonic()
@@ -339,4 +352,6 @@ async def run_notebook(
 
 
 def stream_text(outputs: list, name: str = "stdout") -> str:
-    return "".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream" and o.get("name") == name)
+    return "".join(
+        o.get("text", "") for o in outputs if o.get("output_type") == "stream" and o.get("name") == name
+    )
