@@ -96,7 +96,8 @@ def make_fifo(path: StrPath, mode: int = 0o600) -> Path:
 
     Raises:
         NotAFifoError: something else is at ``path`` (a regular file, a
-            directory, a socket, any symbolic link).  It is left untouched.
+            directory, a socket, any symbolic link), or a FIFO of another
+            user.  It is left untouched.
         FileNotFoundError: the parent directory does not exist.
         PermissionError, OSError: the file system refuses FIFOs here (for
             example ``/proc``, ``/sys`` or a read-only mount).
@@ -112,6 +113,8 @@ def make_fifo(path: StrPath, mode: int = 0o600) -> Path:
                 continue  # removed between the two calls: try to create it again
             if not stat.S_ISFIFO(st.st_mode):
                 raise NotAFifoError(path, _describe(path, st.st_mode, st.st_size)) from None
+            if st.st_uid != os.geteuid():  # another user's FIFO (planted in /tmp?): they could read or feed it
+                raise NotAFifoError(path, f"a FIFO of another user (uid {st.st_uid})") from None
             return path
         except OSError as exc:
             raise _explain_mkfifo_error(exc, path) from None
