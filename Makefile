@@ -100,6 +100,7 @@ HUB_PYTHON ?= /usr/bin/python3
 HUB_DIR    ?= /opt/ipc-tutorial-hub
 STUDENTS   ?= 3
 LOAD       ?= 3
+HUB_TESTS  ?= tests/hub
 .PHONY: test-hub test-hub-clean
 
 test-hub:
@@ -107,7 +108,7 @@ test-hub:
 		echo "make test-hub: SKIPPED: it creates Unix users and runs servers as them, so it needs root (sudo make test-hub)"; \
 		exit 0; fi
 	@sh tools/hub_env.sh "$(HUB_PYTHON)" "$(HUB_DIR)"
-	nice -n 10 $(HUB_DIR)/venv/bin/python -m pytest tests/hub --timeout=3600 \
+	nice -n 10 $(HUB_DIR)/venv/bin/python -m pytest $(HUB_TESTS) --timeout=3600 \
 		--hub-venv $(HUB_DIR)/venv --hub-proxy $(HUB_DIR)/proxy/node_modules/.bin/configurable-http-proxy \
 		--hub-students $(STUDENTS) --hub-load $(LOAD) $(ARGS)
 

@@ -37,6 +37,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from email.message import Message
 from http.cookiejar import Cookie, CookieJar
 from pathlib import Path
 
@@ -536,7 +537,7 @@ class Hub:
         cookies: CookieJar | None = None,
         form: dict[str, str] | None = None,
         timeout: float = 60,
-    ) -> tuple[int, dict[str, str], bytes]:
+    ) -> tuple[int, Message, bytes]:
         """One HTTP request through the proxy, redirects not followed. Returns (status, headers, body)."""
         data = None
         hdrs = dict(headers or {})
@@ -555,9 +556,9 @@ class Hub:
         opener = urllib.request.build_opener(*handlers)
         try:
             with opener.open(req, timeout=timeout) as resp:
-                return resp.status, dict(resp.headers), resp.read()
+                return resp.status, resp.headers, resp.read()
         except urllib.error.HTTPError as exc:
-            return exc.code, dict(exc.headers), exc.read()
+            return exc.code, exc.headers, exc.read()
 
     def api(self, method: str, path: str, body: object = None, *, token: str | None = None) -> object:
         """A REST call (as the test's admin service unless ``token`` is given); JSON in, JSON out."""
@@ -624,11 +625,13 @@ class Hub:
         )
         return status, jar, headers.get("Location", "")
 
-    def follow(self, path: str, jar: CookieJar, limit: int = 10) -> tuple[int, str]:
+    def follow(self, path: str, jar: CookieJar, limit: int = 10, trace=None) -> tuple[int, str]:
         """GET ``path`` with a browser's cookies, following redirects. Returns (status, last path)."""
         for _ in range(limit):
             status, headers, _ = self.request("GET", path, cookies=jar)
             location = headers.get("Location")
+            if trace is not None:
+                trace.append((status, path, location, headers.get("Set-Cookie"), [c.name for c in jar]))
             if status not in (301, 302, 303, 307, 308) or not location:
                 return status, path
             parsed = urllib.parse.urlsplit(location)
