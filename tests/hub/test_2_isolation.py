@@ -13,6 +13,7 @@ import json
 import os
 import secrets
 import stat
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -129,11 +130,11 @@ def test_homes_are_private(a_and_b, hub_python):
     ws = a.workspace
     notebook = next(ws.glob("*.ipynb"))
     targets = [str(a.home), str(ws), str(notebook), str(ws / "scripts")]
-    assert stat.S_IMODE(os.stat(a.home).st_mode) & 0o077 == 0, oct(os.stat(a.home).st_mode)
     mine = probe(a, [str(ws)], hub_python, "look")  # positive control: the owner lists it
     assert mine[str(ws)]["list"] == "ok", mine
     got = not_refused(probe(b, targets, hub_python))
     assert not got, "student B got into student A's home:\n" + "\n".join(got)
+    assert stat.S_IMODE(os.stat(a.home).st_mode) & 0o077 == 0, oct(os.stat(a.home).st_mode)
     assert notebook.exists() and (ws / "scripts").is_dir()
 
 
@@ -141,16 +142,21 @@ def test_homes_are_private(a_and_b, hub_python):
 def test_fifos_made_by_helpers_and_programs_are_closed_to_others(a_and_b, hub_python, umask):
     a, b = a_and_b
     tag = secrets.token_hex(4)
-    tmp_name = f"ipcstu-{tag}-made"
     book_fifo = f"/tmp/ipcstu-{tag}-book_pipe"
-    holder = a.popen([hub_python, "-I", "-c", HOLDER, str(a.workspace), tmp_name], umask=umask)
-    scripts = a.workspace / "scripts"
-    # The book's writer, in the home (default name) and directly in /tmp: each waits in open() for a reader.
-    writers = [
-        a.popen([hub_python, "-I", str(scripts / "write_to_named_pipe.py")], umask=umask, cwd=a.workspace),
-        a.popen([hub_python, "-I", str(scripts / "write_to_named_pipe.py"), book_fifo], umask=umask),
-    ]
+    writer = [hub_python, "-I", str(a.workspace / "scripts" / "write_to_named_pipe.py")]
+    reader = [hub_python, "-I", str(a.workspace / "scripts" / "read_from_named_pipe.py")]
+    processes = []
     try:
+        holder = a.popen(
+            [hub_python, "-I", "-c", HOLDER, str(a.workspace), f"ipcstu-{tag}-made"], umask=umask
+        )
+        processes.append(holder)
+        # The book's writer in the home (default name) and directly in /tmp; each waits in open().
+        writers = {
+            str(a.workspace / "my_pipe"): a.popen(writer, umask=umask, cwd=a.workspace),
+            book_fifo: a.popen([*writer, book_fifo], umask=umask),
+        }
+        processes += writers.values()
         made = json.loads(holder.stdout.readline())
         made["the book's writer in the home (my_pipe)"] = str(a.workspace / "my_pipe")
         made["the book's writer directly in /tmp"] = book_fifo
@@ -158,35 +164,30 @@ def test_fifos_made_by_helpers_and_programs_are_closed_to_others(a_and_b, hub_py
             _wait_for(Path(path))
         fifos = {what: p for what, p in made.items() if stat.S_ISFIFO(os.lstat(p).st_mode)}
         assert len(fifos) >= 6, made
+
+        got = not_refused(probe(b, list(made.values()), hub_python))
+        assert not got, "student B could use student A's FIFOs or files:\n" + "\n".join(got)
         for what, path in fifos.items():
             st = os.lstat(path)
             assert st.st_uid == a.uid, f"{what}: owned by uid {st.st_uid}"
-            assert stat.S_IMODE(st.st_mode) & 0o077 == 0, (
-                f"{what}: mode {oct(st.st_mode)} (umask {umask:03o})"
-            )
-        results = probe(b, list(made.values()), hub_python)
-        got = not_refused(results)
-        assert not got, "student B could use student A's FIFOs or files:\n" + "\n".join(got)
-        # Nothing was taken: A's own readers get each writer's message, whole.
-        for writer, path in zip(writers, [str(a.workspace / "my_pipe"), book_fifo], strict=True):
-            reader = a.run(
-                [hub_python, "-I", str(scripts / "read_from_named_pipe.py"), path],
-                cwd=a.workspace,
-                timeout=30,
-            )
-            assert writer.wait(30) == 0, writer.stderr.read()
-            assert f"=> Hello from pid [{writer.pid}]" in reader.stdout, (reader.stdout, reader.stderr)
+            mode = stat.S_IMODE(st.st_mode)
+            assert mode & 0o077 == 0, f"{what}: mode {mode:04o} (umask {umask:03o})"
+        # Nothing was taken: A's own reader gets each writer's message, whole.
+        for path, process in writers.items():
+            received = a.run([*reader, path], cwd=a.workspace, timeout=30)
+            assert process.wait(30) == 0, process.stderr.read()
+            assert f"=> Hello from pid [{process.pid}]" in received.stdout, (received.stdout, received.stderr)
     finally:
-        holder.stdin.close()
-        assert holder.wait(30) == 0, holder.stderr.read()
-        for w in writers:
-            if w.poll() is None:
-                w.kill()
-            w.wait(10)
-            w.stdout.close()
-            w.stderr.close()
-        holder.stdout.close()
-        holder.stderr.close()
+        for process in processes:
+            process.stdin.close()  # the holder removes what it made when its stdin closes
+        for process in processes:
+            try:
+                process.wait(5)  # a writer still waiting in open() is killed
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(10)
+            process.stdout.close()
+            process.stderr.close()
         for leftover in (a.workspace / "my_pipe", Path(book_fifo)):
             leftover.unlink(missing_ok=True)
 
@@ -274,18 +275,18 @@ def test_a_trap_planted_by_b_in_tmp_is_refused(a_and_b, hub_python, kind, progra
                 stream.close()
         if os.path.lexists(path):
             os.unlink(path)
+    # First what matters most: nothing of A's reached B, nothing of B's reached A, B's thing untouched.
+    assert report["received by B"] == "", f"A's program sent B: {report}"
+    assert "forged" not in mine.stdout, f"A's program took B's message: {mine.stdout!r}"
+    unchanged = (after.st_ino, after.st_uid, after.st_mode, after.st_size)
+    assert unchanged == (before.st_ino, before.st_uid, before.st_mode, before.st_size), (
+        "B's thing was changed"
+    )
+    # Then that A was told, in one line.
     errors = mine.stderr.strip().splitlines()
     assert mine.returncode == 1, (mine.returncode, mine.stdout, mine.stderr)
     assert len(errors) == 1 and path in errors[0] and "Traceback" not in mine.stderr, mine.stderr
     assert "another user" in errors[0] or "not a FIFO" in errors[0], errors[0]
-    assert report["received by B"] == "", f"A's program sent B: {report}"
-    assert "forged" not in mine.stdout, f"A's program took B's message: {mine.stdout!r}"
-    assert (after.st_ino, after.st_uid, after.st_mode, after.st_size) == (
-        before.st_ino,
-        before.st_uid,
-        before.st_mode,
-        before.st_size,
-    ), "B's planted thing was changed"
 
 
 def test_what_the_kernel_gives(ipc_report):
