@@ -345,6 +345,17 @@ def _memory(pid: int) -> tuple[int, int]:
         return 0, 0
 
 
+def memory_now(uids: set[int]) -> dict[int, tuple[int, int]]:
+    """(RSS, PSS) in bytes summed over each uid's processes, right now."""
+    totals: dict[int, tuple[int, int]] = {uid: (0, 0) for uid in uids}
+    for pid in _pids():
+        uid = _proc_uid(pid)
+        if uid in totals:
+            r, p = _memory(pid)
+            totals[uid] = (totals[uid][0] + r, totals[uid][1] + p)
+    return totals
+
+
 class MemorySampler:
     """Samples, every ``interval`` s, the memory of each student's processes (server, kernels,
     the programs they start) and keeps each student's peak."""
@@ -358,18 +369,11 @@ class MemorySampler:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            rss: dict[int, int] = {}
-            pss: dict[int, int] = {}
-            for pid in _pids():
-                uid = _proc_uid(pid)
-                if uid in self.students:
-                    r, p = _memory(pid)
-                    rss[uid] = rss.get(uid, 0) + r
-                    pss[uid] = pss.get(uid, 0) + p
+            now = memory_now(set(self.students))
             for uid, student in self.students.items():
-                student.peak_rss = max(student.peak_rss, rss.get(uid, 0))
-                student.peak_pss = max(student.peak_pss, pss.get(uid, 0))
-            self.peak_total_pss = max(self.peak_total_pss, sum(pss.values()))
+                student.peak_rss = max(student.peak_rss, now[uid][0])
+                student.peak_pss = max(student.peak_pss, now[uid][1])
+            self.peak_total_pss = max(self.peak_total_pss, sum(p for _, p in now.values()))
             self._stop.wait(self.interval)
 
     def __enter__(self) -> MemorySampler:
