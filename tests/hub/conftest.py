@@ -224,12 +224,10 @@ class Classroom:
         self.closed = True
         try:
             if self.hub is not None:
-                for student in self.students:
-                    if student.name in self.running:
-                        try:
-                            self.hub.stop_server(student)
-                        except Exception:  # the hub may be gone already; the sweep ends the rest
-                            pass
+                try:
+                    self.hub.stop_servers([s for s in self.students if s.name in self.running])
+                except Exception:  # the hub may be gone already; the sweep below ends the rest
+                    pass
                 self.hub.stop()
         finally:
             hubkit.sweep(self.state)

@@ -36,7 +36,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email.message import Message
 from http.cookiejar import Cookie, CookieJar
 from pathlib import Path
@@ -244,7 +244,6 @@ class Student:
     token: str = ""  # an API token of this student's own, made through the Hub's REST API
     peak_rss: int = 0  # bytes: the largest sum of RSS over the student's processes seen
     peak_pss: int = 0  # bytes: the same for PSS (shared pages split among their users)
-    notes: list[str] = field(default_factory=list)
 
     @property
     def workspace(self) -> Path:
@@ -602,17 +601,20 @@ class Hub:
                 raise RuntimeError(f"the server of {student.name} was not ready within {timeout} s")
             time.sleep(0.5)
 
-    def stop_server(self, student: Student, timeout: float = 60) -> None:
-        try:
-            self.api("DELETE", f"/hub/api/users/{student.name}/server")
-        except HTTPError:
-            return
+    def stop_servers(self, students: list[Student], timeout: float = 120) -> None:
+        """Ask the hub to stop these students' servers, all at once, and wait until they are gone."""
+        for student in students:
+            try:
+                self.api("DELETE", f"/hub/api/users/{student.name}/server")
+            except HTTPError:
+                pass
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            model = self.api("GET", f"/hub/api/users/{student.name}")
-            if not model.get("servers") and not model.get("pending"):  # type: ignore[union-attr]
-                return
-            time.sleep(0.25)
+        for student in students:
+            while time.monotonic() < deadline:
+                model = self.api("GET", f"/hub/api/users/{student.name}")
+                if not model.get("servers") and not model.get("pending"):  # type: ignore[union-attr]
+                    break
+                time.sleep(0.25)
 
     def login(self, name: str, password: str) -> tuple[int, CookieJar, str]:
         """Log in through the login form, as a browser does. Returns (status, cookies, Location)."""
