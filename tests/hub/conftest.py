@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -73,21 +72,6 @@ def chapter(number: str) -> Path:
 def make_learner_copies(dest: Path, python: str) -> None:
     """Learner copies by the course kit's tools/workspace.py (outputs cleared, scripts/ included)."""
     tool = hubkit.ROOT / "tools" / "workspace.py"
-    if not tool.exists():  # TEMPORARY until the course branch lands: the same, done here
-        import json
-
-        (dest / "scripts").mkdir(parents=True)
-        for nb in NOTEBOOKS.glob("*.ipynb"):
-            data = json.loads(nb.read_text(encoding="utf-8"))
-            for cell in data["cells"]:
-                if cell["cell_type"] == "code":
-                    cell["outputs"], cell["execution_count"] = [], None
-            (dest / nb.name).write_text(
-                json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
-            )
-        for script in (NOTEBOOKS / "scripts").glob("*.py"):
-            shutil.copy(script, dest / "scripts" / script.name)
-        return
     done = subprocess.run(
         [python, str(tool), "--dest", str(dest)], capture_output=True, text=True, check=False
     )
