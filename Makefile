@@ -153,7 +153,7 @@ test-hub:
 	@if [ "$$(id -u)" != 0 ]; then \
 		echo "make test-hub: SKIPPED: it creates Unix users and runs servers as them, so it needs root (sudo make test-hub)"; \
 		exit 0; fi
-	@sh tools/hub_env.sh "$(HUB_PYTHON)" "$(HUB_DIR)" "$(wildcard $(CONSTRAINTS))"
+	@sh tools/hub_env.sh "$(HUB_PYTHON)" "$(HUB_DIR)"
 	nice -n 10 $(HUB_DIR)/venv/bin/python -m pytest $(HUB_TESTS) --timeout=3600 \
 		--hub-venv $(HUB_DIR)/venv --hub-proxy $(HUB_DIR)/proxy/node_modules/.bin/configurable-http-proxy \
 		--hub-students $(STUDENTS) --hub-load $(LOAD) $(ARGS)

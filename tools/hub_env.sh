@@ -5,11 +5,12 @@
 #   HUB_DIR/proxy   configurable-http-proxy from npm, installed here (never globally)
 # Students must be able to read and run all of it. A Python under /root (pyenv's, for
 # example) fails for them with "Permission denied", so the venv is made from a system Python.
-# Usage: tools/hub_env.sh HUB_PYTHON HUB_DIR [CONSTRAINTS]   (CONSTRAINTS: pip -c file, e.g. constraints.txt)
+# constraints.txt is not applied: it pins the versions of the project's own extras, and with the
+# hub's dependencies (aiohttp, pydantic, ...) pip backtracks for many minutes.
+# Usage: tools/hub_env.sh HUB_PYTHON HUB_DIR
 set -eu
 HUB_PYTHON=$1
 HUB_DIR=$2
-CONSTRAINTS=${3:-}
 PROXY_VERSION=5.3.0
 cd "$(dirname "$0")/.."
 
@@ -41,15 +42,14 @@ if [ "$want" != "$have" ]; then
 fi
 
 # Reinstall when the project's files changed (or another checkout installed itself here).
-stamp=$( (pwd; cat pyproject.toml ipc_*/*.py ${CONSTRAINTS:+"$CONSTRAINTS"}) | sha256sum | cut -c1-16)
+stamp=$( (pwd; cat pyproject.toml ipc_*/*.py) | sha256sum | cut -c1-16)
 if [ "$(cat "$VENV/.installed-hub" 2>/dev/null)" != "$stamp" ]; then
     echo "Installing this checkout (with the hub and test extras) into $VENV"
     src=$(mktemp -d)
     trap 'rm -rf "$src"' EXIT
     cp -r pyproject.toml README.md LICENSE* ipc_* "$src"/      # what the package build reads
     rm -rf "$src"/ipc_*/__pycache__
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "$src[hub,test]" \
-        ${CONSTRAINTS:+-c "$CONSTRAINTS"}
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "$src[hub,test]"
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps --force-reinstall "$src"
     echo "$stamp" > "$VENV/.installed-hub"
 fi
