@@ -21,7 +21,6 @@ import asyncio
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -77,6 +76,17 @@ def make_learner_copies(dest: Path, python: str) -> None:
     )
     if done.returncode != 0:
         raise RuntimeError(f"tools/workspace.py failed:\n{done.stdout}\n{done.stderr}")
+
+
+def _socket_fds() -> set[int]:
+    found = set()
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            if os.readlink(f"/proc/self/fd/{name}").startswith("socket:"):
+                found.add(int(name))
+        except OSError:
+            continue
+    return found
 
 
 class Classroom:
@@ -178,7 +188,13 @@ class Classroom:
             outcomes = await asyncio.gather(*(one(s) for s in students), return_exceptions=True)
             return dict(zip((s.name for s in students), outcomes, strict=True))
 
-        outcomes = asyncio.run(everyone())
+        sockets_before = _socket_fds()
+        try:
+            outcomes = asyncio.run(everyone())
+        except BaseException:  # Ctrl-C: the event loop is gone, its connections still open
+            for fd in _socket_fds() - sockets_before:
+                os.close(fd)
+            raise
         for name, outcome in outcomes.items():
             if isinstance(outcome, BaseException):
                 raise AssertionError(f"{name}: the run failed: {outcome!r}") from outcome
@@ -229,8 +245,8 @@ def classroom(request: pytest.FixtureRequest):
     _STOPS.append(room.close)
     try:
         room.open()
-        if room.swept:
-            print("removed what an earlier run left behind:", *room.swept, sep="\n  ", file=sys.stderr)
+        reports = getattr(request.config, "_ipc_reports", [])  # the summary's "reliability" section
+        reports += [f"hub: removed, left by an earlier run: {what}" for what in room.swept]
         yield room
     finally:
         room.close()
