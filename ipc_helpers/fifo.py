@@ -113,7 +113,7 @@ def make_fifo(path: StrPath, mode: int = 0o600) -> Path:
                 continue  # removed between the two calls: try to create it again
             if not stat.S_ISFIFO(st.st_mode):
                 raise NotAFifoError(path, _describe(path, st.st_mode, st.st_size)) from None
-            if st.st_uid != os.geteuid():  # another user's FIFO (planted in /tmp?): they could read or feed it
+            if st.st_uid != os.geteuid():
                 raise NotAFifoError(path, f"a FIFO of another user (uid {st.st_uid})") from None
             return path
         except OSError as exc:
