@@ -11,7 +11,7 @@ The sections of other Pythons are kept; the project itself, pip, setuptools and 
 
 from __future__ import annotations
 
-import platform
+import os
 import re
 import subprocess
 import sys
@@ -49,7 +49,7 @@ def merge(existing: str, version: str, pins: list[str]) -> str:
     sections[version] = pins
     out = [HEADER]
     for v in sorted(sections, key=lambda s: tuple(int(x) for x in s.split("."))):
-        out.append(f"\n# Python {v} ({platform.system()} {platform.machine()})\n")
+        out.append(f"\n# Python {v} ({os.uname().sysname} {os.uname().machine})\n")
         out.extend(f'{pin} ; python_version == "{v}"\n' for pin in sections[v])
     return "".join(out)
 
