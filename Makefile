@@ -130,7 +130,7 @@ test-course: venv
 # another); make test-latest runs the suite with the newest versions instead.
 .PHONY: lock test-latest
 lock: venv
-	$(BIN)/python -m pip install --quiet -e ".[test,browser,course]"
+	$(BIN)/python -m pip install --quiet -e ".[test,browser,course,hub]"
 	$(BIN)/python tools/lock.py $(BIN)/python constraints.txt
 	@echo "now run make test, make test-browser and make test-course, then commit constraints.txt"
 

@@ -274,7 +274,7 @@ class Student:
             check=False,
         )
 
-    def popen(self, argv: list[str], *, umask: int = 0o022, cwd=None) -> subprocess.Popen:
+    def start(self, argv: list[str], *, umask: int = 0o022, cwd=None) -> subprocess.Popen:
         """Start ``argv`` as this student, with pipes for stdin, stdout and stderr."""
         return subprocess.Popen(
             argv,

@@ -147,14 +147,14 @@ def test_fifos_made_by_helpers_and_programs_are_closed_to_others(a_and_b, hub_py
     reader = [hub_python, "-I", str(a.workspace / "scripts" / "read_from_named_pipe.py")]
     processes = []
     try:
-        holder = a.popen(
+        holder = a.start(
             [hub_python, "-I", "-c", HOLDER, str(a.workspace), f"ipcstu-{tag}-made"], umask=umask
         )
         processes.append(holder)
         # The book's writer in the home (default name) and directly in /tmp; each waits in open().
         writers = {
-            str(a.workspace / "my_pipe"): a.popen(writer, umask=umask, cwd=a.workspace),
-            book_fifo: a.popen([*writer, book_fifo], umask=umask),
+            str(a.workspace / "my_pipe"): a.start(writer, umask=umask, cwd=a.workspace),
+            book_fifo: a.start([*writer, book_fifo], umask=umask),
         }
         processes += writers.values()
         made = json.loads(holder.stdout.readline())
@@ -253,7 +253,7 @@ print("make_fifo accepted it")
 def test_a_trap_planted_by_b_in_tmp_is_refused(a_and_b, hub_python, kind, program):
     a, b = a_and_b
     path = f"/tmp/ipcstu-{secrets.token_hex(4)}-my_pipe"
-    planter = b.popen([hub_python, "-I", "-c", PLANTER, kind, path])
+    planter = b.start([hub_python, "-I", "-c", PLANTER, kind, path])
     try:
         assert planter.stdout.readline().strip() == "ready", planter.stderr.read()
         before = os.lstat(path)
