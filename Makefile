@@ -27,6 +27,7 @@ help:
 	@echo "make test-latest  make test in a fresh .venv-latest with the newest versions the ranges in pyproject.toml allow"
 	@echo "make site      build the course website from the stored outputs into build/site/html (no network once set up)"
 	@echo "make test-site build the site, then check every page in headless Chromium (needs chromium)"
+	@echo "make test-hub  (root) a real JupyterHub with Unix students: chapters through their servers, isolation, load"
 	@echo "make execute   re-run every notebook in place (Restart & Run All) to regenerate stored outputs"
 	@echo "make lab-zh    JupyterLab in Chinese on the Chinese chapters; make zh / make translations: see the Makefile"
 	@echo "make clean     remove .venv and caches"
@@ -153,7 +154,7 @@ test-course: venv
 # another); make test-latest runs the suite with the newest versions instead.
 .PHONY: lock test-latest
 lock: venv
-	$(BIN)/python -m pip install --quiet -e ".[test,browser,course,site,zh]"
+	$(BIN)/python -m pip install --quiet -e ".[test,browser,course,site,zh,hub]"
 	$(BIN)/python tools/lock.py $(BIN)/python constraints.txt
 	@echo "now run make test, make test-browser and make test-course, then commit constraints.txt"
 
@@ -161,40 +162,4 @@ test-latest:
 	rm -rf .venv-latest
 	$(MAKE) --no-print-directory test VENV=.venv-latest CONSTRAINTS= PYTHON=$(PYTHON)
 
-# --- Chinese edition (issue 15) ----------------------------------------------------------------
-# English notebooks are the source; locales/ holds the gettext catalogs (tools/translate.py says how).
-#   make translations           refresh locales/templates/*.pot and merge them into the catalogs
-#   make translations START=03  begin the catalog of chapter 03
-#   make zh                     build notebooks/zh_CN/ from the English notebooks and the catalogs
-#   make zh-status              how far each chapter's translation is
-#   make zh-preview CHAPTER=03  a chapter in progress, English where untranslated, in build/zh_CN/
-#   make lab-zh                 JupyterLab in Chinese, on your copies of the Chinese chapters
-.PHONY: translations zh zh-status zh-preview lab-zh
-
-translations: venv
-	$(BIN)/python tools/translate.py update $(if $(START),--start $(START))
-
-zh: venv
-	$(BIN)/python tools/translate.py build
-
-zh-status: venv
-	$(BIN)/python tools/translate.py status
-
-zh-preview: venv
-	$(BIN)/python tools/translate.py preview $(CHAPTER)
-
-# The language pack comes from the "zh" extra; the interface language is set by an overrides.json in
-# the project (locales/zh_CN/jupyterlab-settings/), so nothing in .venv or ~/.jupyter is edited.
-ZH_STAMP := $(VENV)/.installed-zh
-$(ZH_STAMP): pyproject.toml
-	$(BIN)/python -m pip install --quiet -e ".[test,zh]"
-	@touch $(ZH_STAMP)
-
-# Opens on your own copies (make workspace) of the Chinese chapters, workspace/zh_CN/; the English
-# copies beside them in workspace/ are what each chapter's "English" link opens.
-lab-zh: venv
-	@$(MAKE) --no-print-directory $(ZH_STAMP)
-	@$(MAKE) --no-print-directory workspace
-	@$(MAKE) --no-print-directory workspace EDITION=zh_CN
-	$(BIN)/jupyter lab workspace/ $(ROOT_FLAG) --ContentsManager.preferred_dir=zh_CN \
-		--LabApp.app_settings_dir=$(CURDIR)/locales/zh_CN/jupyterlab-settings $(ARGS)
+	$(BIN)/python -m pip install --quiet -e ".[test,browser,course,site,zh,hub]"
