@@ -36,7 +36,7 @@ import pytest
 from _jlab import NOTEBOOKS, JupyterLab, pids_with_arg, png_summary
 
 NOTEBOOK_NAMES = sorted(p.name for p in NOTEBOOKS.glob("[0-9][0-9]-*.ipynb"))
-EXPLORER = "09-fifo-explorer.ipynb"
+EXPLORER = "10-fifo-explorer.ipynb"
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 OPEN_TIMEOUT = 90  # s: page load and kernel start, on a busy 2-core machine
 RUN_TIMEOUT = 300  # s: all cells of one notebook (nbval allows 60 s per cell)
@@ -539,7 +539,7 @@ def test_fifo_explorer_responds_to_clicks(lab, browser_context, screenshots):
                 nb.fail(f"the explorer has no button with the class {css}")
             button.click()
             explorer.check(f"after clicking {css}", expected, enabled, before)
-        shot = screenshots / "09-fifo-explorer-clicked.png"
+        shot = screenshots / "10-fifo-explorer-clicked.png"
         nb.page.screenshot(path=str(shot))
         assert png_summary(shot)[2] >= 16, f"{shot.name} is blank"
         # Leave nothing running: run the notebook's clean-up cell (the last code cell) again.
