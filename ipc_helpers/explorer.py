@@ -119,7 +119,7 @@ class State:
         lines = [f"FIFO {self.fifo}: {pipe}"]
         for p in self.processes:
             more = f": waits for {p.waits_for}" if p.waits_for else f", fd {p.fd} {p.flags}" if p.fd else ""
-            lines.append(f"  {p.name:<9} {p.state}{more}")
+            lines.append(f"  {p.name + ' (C-like)' * (p.sigpipe == 'default'):<9} {p.state}{more}")
         return "\n".join(lines)
 
     def _repr_svg_(self) -> str:

@@ -80,15 +80,18 @@ def draw_svg(state: Any) -> str:
         *_pipe(state, mid),
     ]
     for role, x in (("writer", 10), ("reader", W - 10 - BOX_W)):
-        for i, p in enumerate(sides[role]):
-            out += _box(p, x, TOP + i * (BOX_H + GAP), mid, uid)
+        n = len(sides[role])
+        for i, p in enumerate(sides[role]):  # arrows meet the pipe's end side by side
+            out += _box(
+                p, x, TOP + i * (BOX_H + GAP), mid + min(14, 44 / max(n - 1, 1)) * (i - (n - 1) / 2), uid
+            )
     out.append(_text(10, calls_y, "last system calls (oldest first)", 14, font_weight="bold"))
     for i, call in enumerate(state.calls):
         y, red = calls_y + 22 * (i + 1), "#D55E00" if call.error else ""
         out.append(_text(10, y, call.who, fill="#555555"))
         out.append(_text(95, y, call.text, font_family="monospace"))
         result = "-> " + ("... (not returned)" if call.result is None else call.result)
-        out.append(_text(560, y, result, font_family="monospace", fill=red, font_weight="bold" * bool(red)))
+        out.append(_text(430, y, result, font_family="monospace", fill=red, font_weight="bold" * bool(red)))
     if not state.calls:
         out.append(_text(10, calls_y + 22, "none yet", fill="#555555"))
     x = 48
@@ -109,7 +112,8 @@ def _pipe(state: Any, mid: float) -> list[str]:
         _rect(PIPE_X, y, PIPE_W, PIPE_H, "#F4F8FB", "#0072B2", rx=10, stroke_dasharray=dash),
     ]
     if state.bytes is None:
-        out.append(_text(centre, mid + 5, "no pipe: nobody has it open", 12, text_anchor="middle"))
+        gone = "shut down: the FIFO is removed" if state.closed else "no pipe: nobody has it open"
+        out.append(_text(centre, mid + 5, gone, 12, text_anchor="middle"))
         label = "the kernel frees the buffer when the last end closes"
     else:
         pages = state.capacity // state.page if state.capacity else 1
@@ -172,7 +176,7 @@ def draw_html(state: Any) -> str:
     return f'<div class="ipc-fifo-view">{draw_svg(state)}{hidden}</div>'
 
 
-# Guided experiments: (title, writers, setup, predict, click, steps, answer, expected).  Steps are
+# Guided experiments: (title, writers, setup, predict, steps, answer, expected).  Steps are
 # "action: process[: option]" separated by ";"; an option is nonblock, rdwr, data, or a byte count;
 # "C-like" adds a C-like writer.  The unit tests run the steps and find each expected text in the
 # calls or the state: the answers are what really happens.
@@ -182,7 +186,6 @@ EXPERIMENTS = [
         2,
         "open: reader; open: writer 1; open: writer 2; write: writer 1: hi",
         "Writer 1 closes. What do the reader's next two reads return?",
-        "close on writer 1; read on the reader, twice; close on writer 2.",
         "close: writer 1; read: reader; read: reader; close: writer 2",
         "The first read returns b'hi': data outlives its writer. The second read blocks, because writer 2 "
         "still has the FIFO open and more data could come. Only when writer 2 closes does that read "
@@ -195,7 +198,6 @@ EXPERIMENTS = [
         "open: reader: nonblock; open: writer 1; write: writer 1: bye; close: writer 1",
         "The only writer wrote b'bye' and closed. What does poll report now, after the reader has read "
         "everything, and once a writer opens again?",
-        "poll, read, poll, read, poll on the reader; open on writer 1; poll on the reader.",
         "poll: reader; read: reader; poll: reader; read: reader; poll: reader; open: writer 1; poll: reader",
         "POLLIN|POLLHUP (data, and no writer), then POLLHUP alone, again and again, even after read "
         "returned b'': a loop around poll would spin. Only a new writer clears it: poll reports nothing.",
@@ -207,7 +209,6 @@ EXPERIMENTS = [
         "",
         "Nobody has the FIFO open. Writer 1 opens with O_NONBLOCK; then the reader opens with O_NONBLOCK "
         "and reads. What happens? And once a writer is there?",
-        "O_NONBLOCK + open on writer 1, then on the reader; read (no wait); open writer 1; read (no wait).",
         "open: writer 1: nonblock; open: reader: nonblock; read: reader: nonblock; open: writer 1; "
         "read: reader: nonblock",
         "The writer's open fails with ENXIO: no reader. The reader's open returns at once, and its read "
@@ -221,7 +222,6 @@ EXPERIMENTS = [
         "C-like; open: reader; open: writer 1; open: writer 2; write: writer 1: 100000; write: writer 2: 10",
         "Both writers are blocked in write(): writer 1 (Python) with 100000 bytes, writer 2 (C-like) "
         "with 10. The reader exits. What happens to each?",
-        "exit on the reader.",
         "exit: reader",
         "Both get SIGPIPE inside the very write they are blocked in. Python ignores SIGPIPE, so writer 1's "
         "write returns the partial count 65536 (its next write would fail with EPIPE). Writer 2 keeps the "
@@ -234,7 +234,6 @@ EXPERIMENTS = [
         "open: reader: rdwr; open: writer 1; write: writer 1: x; close: writer 1",
         "The reader opened with O_RDWR (without waiting). The only writer wrote b'x' and closed. What do "
         "two reads without waiting return, and what does poll report?",
-        "read (no wait) twice on the reader, then poll.",
         "read: reader: nonblock; read: reader: nonblock; poll: reader",
         "b'x', then EAGAIN instead of b'', and no POLLHUP: the reader is a writer too, so a writer is "
         "always there. A server can use this to outlive its clients (Linux only: POSIX leaves it undefined).",
@@ -260,9 +259,21 @@ def set_up(lab: Any, experiment: tuple) -> None:
 
 
 def _experiment_html(e: tuple) -> str:
+    """Predict, click (the buttons of the steps, in order), compare (collapsed)."""
+    clicks = []
+    for step in e[4].split(";"):
+        action, name, *option = [part.strip() for part in step.split(":")]
+        label = (
+            "read (no wait)"
+            if action == "read" and option
+            else f"O_{option[0].upper()} + {action}"
+            if option
+            else action
+        )
+        clicks.append(f"<b>{label}</b> on {html.escape(name)}")
     return (
-        f"<b>Predict.</b> {html.escape(e[3])}<br><b>Click.</b> {html.escape(e[4])}<details>"
-        f"<summary><b>Compare</b> (open after clicking)</summary>{html.escape(e[6])}</details>"
+        f"<b>Predict.</b> {html.escape(e[3])}<br><b>Click.</b> {', then '.join(clicks)}.<details>"
+        f"<summary><b>Compare</b> (open after clicking)</summary>{html.escape(e[5])}</details>"
     )
 
 

@@ -319,11 +319,11 @@ def test_interrupting_the_kernel_does_not_reach_the_processes(lab):
 @pytest.mark.parametrize("experiment", EXPERIMENTS, ids=[e[0][:30] for e in EXPERIMENTS])
 def test_every_guided_experiment_shows_its_answer(lab, experiment):
     set_up(lab, experiment)
-    for step in experiment[5].split(";"):
+    for step in experiment[4].split(";"):
         run_step(lab, step)
     state = lab.state()
     shown = repr(state) + "\n" + "\n".join(map(repr, state.calls))
-    for expected in experiment[7]:
+    for expected in experiment[6]:
         assert expected in shown, f"{experiment[0]}: {expected!r} not in\n{shown}"
 
 
