@@ -49,14 +49,8 @@ WCHAN = "/proc/{pid}/task/{tid}/wchan"  # where Linux names the kernel function 
 # Where Linux says a thread sleeps (/proc/.../wchan) while a FIFO makes it wait, by call.
 _WAITS = {"wait_for_partner": "open", "pipe_read": "read", "anon_pipe_read": "read"}
 _WAITS |= {"pipe_write": "write", "anon_pipe_write": "write", "pipe_wait": "read write"}
-_WAITS_FOR = {
-    ("open", "reader"): "a writer to open the FIFO",
-    ("open", "writer"): "a reader to open the FIFO",
-}
-_WAITS_FOR |= {
-    ("read", "reader"): "data, or the last writer's close",
-    ("write", "writer"): "room in the pipe",
-}
+_WAITS_FOR = {"open reader": "a writer to open the FIFO", "open writer": "a reader to open the FIFO"}
+_WAITS_FOR |= {"read reader": "data, or the last writer's close", "write writer": "room in the pipe"}
 _UIDS = itertools.count(1)
 
 
@@ -158,8 +152,9 @@ class _Proc:
             return False
         try:
             where = Path(WCHAN.format(pid=self.pid, tid=call["thread"])).read_text()
-        except OSError:
-            return time.monotonic() - call["since"] > 0.5
+        except OSError:  # the thread has ended (its result is on the way), or the system does not say
+            ours = Path(WCHAN.format(pid=os.getpid(), tid=threading.get_native_id()))
+            return not ours.exists() and time.monotonic() - call["since"] > 0.5
         call["seen"] = call["seen"] + 1 if call["op"] in _WAITS.get(where, "").split() else 0
         return call["seen"] >= 2
 
@@ -227,14 +222,10 @@ class FifoExplorer:
         """Apply what the processes reported meanwhile (never waits) and return a snapshot."""
         with self._lock:
             self._drain()
-            procs, calls = (
-                tuple(map(self._view, self._procs.values())),
-                tuple(Call(*c) for c in self._calls[-8:]),
-            )
-            pipe, page = self._pipe, os.sysconf("SC_PAGE_SIZE")
-            return State(
-                self.fifo.name, self.uid, procs, pipe["bytes"], pipe["capacity"], page, calls, self.closed
-            )
+            procs = tuple(map(self._view, self._procs.values()))
+            calls = tuple(Call(*c) for c in self._calls[-8:])
+            size, page = self._pipe["capacity"], os.sysconf("SC_PAGE_SIZE")
+            return State(self.fifo.name, self.uid, procs, self._pipe["bytes"], size, page, calls, self.closed)
 
     def __repr__(self) -> str:
         return repr(self.state())
@@ -259,9 +250,7 @@ class FifoExplorer:
             if p.status is not None:
                 return f"the {name} process has exited"
             if p.call is not None and action != "exit":
-                return (
-                    f"the {name} is in {p.call['op']}() and can do nothing else until it returns (or exits)"
-                )
+                return f"the {name} is in {p.call['op']}(): it can do nothing else until that returns"
             if action == "open" and p.fd is not None:
                 return f"the {name} already has the FIFO open"
             if {"read": "writer", "write": "reader"}.get(action) == p.role:
@@ -288,7 +277,7 @@ class FifoExplorer:
         flags += "|O_NONBLOCK" if nonblock else ""
         return self._do(name, "open", f'open("{self.fifo.name}", {flags})', nonblock=nonblock, flags=flags)
 
-    def read(self, name: str, n: int = 100, *, nonblock: bool = False) -> Call:
+    def read(self, name: str, n: int = 100, nonblock: bool = False) -> Call:
         """``os.read(fd, n)``: waits while the pipe is empty and a writer has it open.
 
         ``nonblock`` switches the descriptor to ``O_NONBLOCK`` first, and a blocking read switches
@@ -320,7 +309,7 @@ class FifoExplorer:
         """The process exits (``os._exit(0)``), even while blocked; the kernel closes its descriptor."""
         return self._do(name, "exit", "exit(0)")
 
-    def add(self, role: str = "writer", *, sigpipe: str = "ignore") -> str:
+    def add(self, role: str = "writer", sigpipe: str = "ignore") -> str:
         """Start one more process, a ``"writer"`` or a ``"reader"``; return its name.
 
         ``sigpipe="default"`` makes it behave as a C program: a write with no reader kills it
@@ -328,22 +317,19 @@ class FifoExplorer:
         """
         if role not in ("reader", "writer") or sigpipe not in ("ignore", "default"):
             raise ValueError(
-                f"role: 'reader' or 'writer', sigpipe: 'ignore' or 'default', not {role}, {sigpipe}"
+                f"role is 'reader' or 'writer', sigpipe 'ignore' or 'default': {role}, {sigpipe}"
             )
         with self._lock:
             if self.closed:
                 raise ExplorerError("the explorer is shut down")
             n = self._numbers[role] = self._numbers[role] + 1
-            p = _Proc(
-                f"writer {n}" if role == "writer" else f"reader {n}" if n > 1 else "reader", role, sigpipe
-            )
+            p = _Proc(f"{role} {n}" if role == "writer" or n > 1 else role, role, sigpipe)
             # -I -S: standard library only (a fast start).  A session of its own: a signal to the
             # kernel's process group (Interrupt, kill) does not reach it; if the kernel dies, it
             # sees end of file on its standard input and removes the FIFO.
             argv = [sys.executable, "-I", "-S", CHILD, str(self.fifo), role, sigpipe, str(self.lifetime)]
-            p.popen = subprocess.Popen(
-                argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True
-            )
+            pipe = subprocess.PIPE
+            p.popen = subprocess.Popen(argv, stdin=pipe, stdout=pipe, start_new_session=True)
             self._popens.append(p.popen)
             self._threads.append(threading.Thread(target=_pump, args=(p.popen, p, self._events), daemon=True))
             self._threads[-1].start()
@@ -466,9 +452,8 @@ class FifoExplorer:
             call["thread"], call["since"] = m["thread"], time.monotonic()
         elif event == "done" and call:
             p.call, error = None, m.get("error")
-            call["record"][2:] = (
-                [error, True] if error else [self._result(p, call["op"], call["args"], m), False]
-            )
+            result = error or self._result(p, call["op"], call["args"], m)
+            call["record"][2:] = [result, bool(error)]
         elif event == "exited":
             p.status, p.fd, p.call = m["status"], None, None
             if call:
@@ -508,7 +493,7 @@ class FifoExplorer:
         if p.status is not None:
             state, kind = self._ended(p), "killed" if p.status < 0 else "exited"
         elif op in ("open", "read", "write") and p.call["seen"] >= 2:  # type: ignore[index]
-            state, kind, waits = f"blocked in {op}()", "blocked", _WAITS_FOR[op, p.role]
+            state, kind, waits = f"blocked in {op}()", "blocked", _WAITS_FOR[f"{op} {p.role}"]
         elif op in ("open", "read", "write"):
             state = "opening" if op == "open" else f"in {op}()"
         elif p.fd is not None:

@@ -39,17 +39,9 @@ def _text(x: float, y: float, text: str, size: int = 13, **attrs: Any) -> str:
     return _el("text", text, x=f"{x:g}", y=f"{y:g}", font_size=size, **attrs)
 
 
-def _rect(x: float, y: float, width: float, height: float, fill: str, stroke: str, **attrs: Any) -> str:
-    return _el(
-        "rect",
-        x=f"{x:.1f}",
-        y=f"{y:g}",
-        width=f"{width:.1f}",
-        height=height,
-        fill=fill,
-        stroke=stroke,
-        **attrs,
-    )
+def _rect(x: float, y: float, width: float, height: float, fill: str, stroke: str, **more: Any) -> str:
+    size = {"x": f"{x:.1f}", "y": f"{y:g}", "width": f"{width:.1f}", "height": height}
+    return _el("rect", **size, fill=fill, stroke=stroke, **more)
 
 
 def describe_lines(state: Any) -> list[str]:
@@ -82,9 +74,8 @@ def draw_svg(state: Any) -> str:
     for role, x in (("writer", 10), ("reader", W - 10 - BOX_W)):
         n = len(sides[role])
         for i, p in enumerate(sides[role]):  # arrows meet the pipe's end side by side
-            out += _box(
-                p, x, TOP + i * (BOX_H + GAP), mid + min(14, 44 / max(n - 1, 1)) * (i - (n - 1) / 2), uid
-            )
+            end = mid + min(14, 44 / max(n - 1, 1)) * (i - (n - 1) / 2)
+            out += _box(p, x, TOP + i * (BOX_H + GAP), end, uid)
     out.append(_text(10, calls_y, "last system calls (oldest first)", 14, font_weight="bold"))
     for i, call in enumerate(state.calls):
         y, red = calls_y + 22 * (i + 1), "#D55E00" if call.error else ""
@@ -124,9 +115,8 @@ def _pipe(state: Any, mid: float) -> list[str]:
             x = PIPE_X + 4 + i * cell
             out.append(_rect(x, y + 6, cell - 1, PIPE_H - 12, "#FFFFFF", "#B8CCDA"))
             if filled:
-                out.append(
-                    _rect(x, y + 6, (cell - 1) * filled, PIPE_H - 12, "#0072B2", "none", class_="ipc-fill")
-                )
+                fill = _rect(x, y + 6, (cell - 1) * filled, PIPE_H - 12, "#0072B2", "", class_="ipc-fill")
+                out.append(fill)
         label = f"{state.bytes} bytes in the pipe"
         if state.capacity:
             label = f"{state.bytes} of {state.capacity} bytes: {pages} pages of {state.page}"
@@ -143,9 +133,7 @@ def _box(p: Any, x: float, y: float, mid: float, uid: str) -> list[str]:
     detail = f"waits for {p.waits_for}" if p.waits_for else detail
     out = [
         f'<g class="ipc-proc ipc-{p.kind}" data-name="{html.escape(p.name)}">',
-        _rect(
-            x, y, BOX_W, BOX_H, fill, stroke, rx=6, stroke_width=3 if blocked else 2, stroke_dasharray=dash
-        ),
+        _rect(x, y, BOX_W, BOX_H, fill, stroke, rx=6, stroke_width=2 + blocked, stroke_dasharray=dash),
         _text(x + 10, y + 19, p.name + " (C-like)" * (p.sigpipe == "default"), 14, font_weight="bold"),
         _text(x + BOX_W - 10, y + 19, f"pid [{p.pid}]" * bool(p.pid), 11, fill="#555555", text_anchor="end"),
         _text(x + 10, y + 39, p.state, class_="ipc-state"),
@@ -153,14 +141,11 @@ def _box(p: Any, x: float, y: float, mid: float, uid: str) -> list[str]:
         "</g>",
     ]
     if p.kind in ("open", "busy") and p.fd is not None or blocked:
-        writer = p.role == "writer"
-        x1, y1, x2, y2 = (
-            (x + BOX_W, y + BOX_H / 2, PIPE_X, mid) if writer else (PIPE_X + PIPE_W, mid, x, y + BOX_H / 2)
-        )
-        colour, ends = (
-            stroke if blocked else "#444444",
-            {"x1": f"{x1 + 3:g}", "y1": y1, "x2": f"{x2 - 4:g}", "y2": y2},
-        )
+        (x1, y1), (x2, y2) = (x + BOX_W, y + BOX_H / 2), (PIPE_X, mid)  # from the box to the pipe
+        if p.role == "reader":
+            (x1, y1), (x2, y2) = (PIPE_X + PIPE_W, mid), (x, y + BOX_H / 2)  # from the pipe to the box
+        ends = {"x1": f"{x1 + 3:g}", "y1": y1, "x2": f"{x2 - 4:g}", "y2": y2}
+        colour = stroke if blocked else "#444444"
         line = _el("line", class_="ipc-arrow", stroke=colour, stroke_width=2.5, stroke_dasharray=dash, **ends)
         out.append(line[:-2] + f' marker-end="url(#{uid}-a)">')
         if p.waits_for:  # a tooltip on the arrow
@@ -263,13 +248,8 @@ def _experiment_html(e: tuple) -> str:
     clicks = []
     for step in e[4].split(";"):
         action, name, *option = [part.strip() for part in step.split(":")]
-        label = (
-            "read (no wait)"
-            if action == "read" and option
-            else f"O_{option[0].upper()} + {action}"
-            if option
-            else action
-        )
+        label = f"O_{option[0].upper()} + {action}" if option else action
+        label = "read (no wait)" if action == "read" and option else label
         clicks.append(f"<b>{label}</b> on {html.escape(name)}")
     return (
         f"<b>Predict.</b> {html.escape(e[3])}<br><b>Click.</b> {', then '.join(clicks)}.<details>"
@@ -301,13 +281,12 @@ def explorer_ui(lab: Any = None) -> Any:
         made.add_class(css)
         return made
 
-    view, message, text = (
-        widget(w.HTML, c) for c in ("ipc-explorer-view", "ipc-message", "ipc-experiment-text")
-    )
+    view, message, text = [
+        widget(w.HTML, f"ipc-{c}") for c in ("explorer-view", "message", "experiment-text")
+    ]
     data = widget(w.Text, "ipc-write-data", "16em", value="hello", description="write data")
-    amount = widget(
-        w.Dropdown, "ipc-write-amount", "9em", options=[("as typed", 0), ("100000 bytes", 100000)]
-    )
+    amounts = [("as typed", 0), ("100000 bytes", 100000)]
+    amount = widget(w.Dropdown, "ipc-write-amount", "9em", options=amounts)
     size = widget(w.Dropdown, "ipc-read-size", "11em", options=[1, 5, 100, 4096, 65536], value=100)
     size.description, titles = "read n", [(e[0], i) for i, e in enumerate(EXPERIMENTS)]
     choose = widget(w.Dropdown, "ipc-experiment", "36em", options=titles)
@@ -333,17 +312,12 @@ def explorer_ui(lab: Any = None) -> Any:
         return ((typed or b"x") * amount.value)[: amount.value] if amount.value else typed
 
     def row(name: str, role: str) -> tuple[Any, dict[str, Any]]:
-        ops = {
-            o: widget(w.ToggleButton, f"ipc-{o}", description=f"O_{o.upper()}") for o in ("nonblock", "rdwr")
-        }
-        ops["open"] = button(
-            "ipc-open", "open", lambda: lab.open(name, **{o: ops[o].value for o in ("nonblock", "rdwr")})
-        )
+        flags = ("nonblock", "rdwr")
+        ops = {o: widget(w.ToggleButton, f"ipc-{o}", description=f"O_{o.upper()}") for o in flags}
+        ops["open"] = button("ipc-open", "open", lambda: lab.open(name, **{o: ops[o].value for o in flags}))
         if role == "reader":
             ops["read"] = button("ipc-read", "read", lambda: lab.read(name, size.value))
-            ops["read-nb"] = button(
-                "ipc-read-nb", "read (no wait)", lambda: lab.read(name, size.value, nonblock=True)
-            )
+            ops["read-nb"] = button("ipc-read-nb", "read (no wait)", lambda: lab.read(name, size.value, True))
         else:
             ops["write"] = button("ipc-write", "write", lambda: lab.write(name, payload()))
         for op in ("poll", "close", "exit", "remove"):
@@ -354,6 +328,8 @@ def explorer_ui(lab: Any = None) -> Any:
         box.add_class(f"ipc-row-{name.replace(' ', '-')}")
         return box, ops
 
+    same = {"read-nb": "read", "nonblock": "open", "rdwr": "open"}  # these buttons ask as these actions
+
     def render() -> None:
         state = lab.state()
         view.value = draw_html(state)
@@ -361,26 +337,18 @@ def explorer_ui(lab: Any = None) -> Any:
         rows.children = [built[n][0] for n in lab.names]
         for name in lab.names:
             for op, control in built[name][1].items():
-                reason = lab.why_not(
-                    name, {"read-nb": "read", "nonblock": "open", "rdwr": "open"}.get(op, op)
-                )
+                reason = lab.why_not(name, same.get(op, op))
                 control.disabled, control.tooltip = reason is not None, reason or f"{op}: the {name} process"
         for control in extra:
             control.disabled = lab.closed
 
     extra = [
         button("ipc-add-writer", "add a writer", lambda: lab.add("writer")),
-        button(
-            "ipc-add-c-writer",
-            "add a C-like writer (SIGPIPE kills)",
-            lambda: lab.add("writer", sigpipe="default"),
-        ),
+        button("ipc-add-c-writer", "add a C-like writer (SIGPIPE kills)", lambda: lab.add(sigpipe="default")),
         button("ipc-add-reader", "add a reader", lambda: lab.add("reader")),
         button("ipc-experiment-setup", "set up", lambda: set_up(lab, EXPERIMENTS[choose.value])),
     ]
-    choose.observe(
-        lambda _change: setattr(text, "value", _experiment_html(EXPERIMENTS[choose.value])), "value"
-    )
+    choose.observe(lambda _: setattr(text, "value", _experiment_html(EXPERIMENTS[choose.value])), "value")
     text.value = _experiment_html(EXPERIMENTS[0])
     lab.on_change(render)
     render()

@@ -263,7 +263,7 @@ def test_refused_actions_say_why(lab):
     with pytest.raises(ExplorerError, match="cannot close: the writer 1 has not opened the FIFO"):
         lab.close("writer 1")
     lab.open("reader")
-    assert lab.why_not("reader", "close").startswith("the reader is in open() and can do nothing else")
+    assert lab.why_not("reader", "close").startswith("the reader is in open(): it can do nothing else")
     assert lab.why_not("reader", "exit") is None
     lab.exit("reader")
     assert lab.why_not("reader", "open") == "the reader process has exited"
@@ -307,6 +307,16 @@ def test_without_wchan_a_call_is_never_called_blocked(lab, monkeypatch):
     assert time.monotonic() - start < 3
     reader = proc(lab, "reader")
     assert (reader.state, reader.kind, reader.waits_for) == ("opening", "busy", None)
+
+
+def test_a_call_whose_thread_has_ended_is_not_taken_for_settled(monkeypatch):
+    """A writer killed by SIGPIPE loses its thread before its exit is reaped: wait for the exit."""
+    p = explorer_module._Proc("writer 2", "writer", "default")
+    p.pid = os.getpid()
+    p.call = {"op": "write", "thread": 2**22 + 1, "seen": 0, "since": time.monotonic() - 10}  # > pid_max
+    assert not p.asleep()
+    monkeypatch.setattr(explorer_module, "WCHAN", "/nonexistent/{pid}/{tid}")  # a system without wchan
+    assert p.asleep()
 
 
 def test_interrupting_the_kernel_does_not_reach_the_processes(lab):
