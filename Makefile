@@ -6,6 +6,9 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 ARGS   ?=
+# Exact versions CI used (make lock refreshes them); CONSTRAINTS= installs the newest within the ranges.
+CONSTRAINTS ?= constraints.txt
+PIP_C  := $(if $(wildcard $(CONSTRAINTS)),-c $(CONSTRAINTS))
 
 NBVAL_FLAGS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
                --nbval-cell-timeout=60
@@ -13,10 +16,15 @@ NBVAL_FLAGS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_san
 .PHONY: help venv lab test lint unit notebooks execute clean
 
 help:
-	@echo "make lab       set up .venv if needed, then open JupyterLab on notebooks/ (ARGS=... passes options)"
+	@echo "make lab       set up .venv if needed, refresh your copies in workspace/, then open JupyterLab there (ARGS=... passes options)"
+	@echo "make workspace make or refresh your copies of the chapters in workspace/ (RESET=04: a fresh copy of chapter 04)"
 	@echo "make test      set up .venv if needed, then run ruff, the unit tests and every notebook (strict nbval)"
 	@echo "make test-all  run the whole suite on each Python 3.10-3.13 found (PATH or pyenv), each in .venv-3.X"
 	@echo "make test-browser  open every notebook in real JupyterLab in headless Chromium and check the widgets (needs chromium)"
+	@echo "make assignments  release the graded assignments (nbgrader generate_assignment) into docs/assignments/release/"
+	@echo "make test-course  the nbgrader round trip: release up to date, solutions full marks, release 0, wrong answers"
+	@echo "make lock      write the exact versions installed in .venv (all extras) to constraints.txt, which make test installs"
+	@echo "make test-latest  make test in a fresh .venv-latest with the newest versions the ranges in pyproject.toml allow"
 	@echo "make execute   re-run every notebook in place (Restart & Run All) to regenerate stored outputs"
 	@echo "make clean     remove .venv and caches"
 	@echo "PYTHON=python3.12 make test   uses another interpreter (the venv is rebuilt for it)"
@@ -36,15 +44,23 @@ venv:
 	@$(MAKE) --no-print-directory $(STAMP)
 
 # Reinstall only when pyproject.toml changed since the last install.
-$(STAMP): pyproject.toml
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+$(STAMP): pyproject.toml $(wildcard $(CONSTRAINTS))
+	$(BIN)/python -m pip install --quiet -e ".[test]" $(PIP_C)
 	@touch $(STAMP)
 
 # JupyterLab refuses to run as root unless told to (containers and CI machines often are root).
 ROOT_FLAG := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root)
 
-lab: venv
-	$(BIN)/jupyter lab notebooks/ $(ROOT_FLAG) $(ARGS)
+lab: workspace
+	$(BIN)/jupyter lab $(WORKSPACE)/ $(ROOT_FLAG) $(ARGS)
+
+# Learners work in their own copies (git-ignored): outputs cleared, never overwritten once edited.
+# RESET=04 gives a fresh copy of chapter 04 and keeps yours as 04-....yours-1.ipynb.
+# EDITION=zh_CN copies a language edition (notebooks/zh_CN/) to workspace/zh_CN/.
+.PHONY: workspace
+WORKSPACE := workspace$(if $(EDITION),/$(EDITION))
+workspace: venv
+	$(BIN)/python tools/workspace.py --dest $(WORKSPACE) $(if $(EDITION),--lang $(EDITION)) $(if $(RESET),--reset $(RESET))
 
 test: venv
 	$(BIN)/ruff check ipc_helpers tests tools benchmarks notebooks
@@ -72,8 +88,8 @@ execute: venv
 BROWSER_STAMP := $(VENV)/.installed-browser
 .PHONY: test-browser
 
-$(BROWSER_STAMP): pyproject.toml
-	$(BIN)/python -m pip install --quiet -e ".[test,browser]"
+$(BROWSER_STAMP): pyproject.toml $(wildcard $(CONSTRAINTS))
+	$(BIN)/python -m pip install --quiet -e ".[test,browser]" $(PIP_C)
 	@touch $(BROWSER_STAMP)
 
 test-browser: venv
@@ -90,3 +106,33 @@ test-browser: venv
 
 clean:
 	rm -rf $(VENV) .venv-3.* .pytest_cache .ruff_cache build *.egg-info screenshots
+
+# The course kit (issue 11): graded assignments with nbgrader, only for teachers ("course" extra).
+COURSE_STAMP := $(VENV)/.installed-course
+.PHONY: assignments test-course
+
+$(COURSE_STAMP): pyproject.toml $(wildcard $(CONSTRAINTS))
+	$(BIN)/python -m pip install --quiet -e ".[test,course]" $(PIP_C)
+	@touch $(COURSE_STAMP)
+
+assignments: venv
+	@$(MAKE) --no-print-directory $(COURSE_STAMP)
+	$(BIN)/python tools/course.py release
+
+test-course: venv
+	@$(MAKE) --no-print-directory $(COURSE_STAMP)
+	$(BIN)/python -m pytest tests/course tests/test_assignments_release.py $(ARGS)
+
+# Reproducible in a year (issue 11): make test installs the exact versions of constraints.txt.
+# make lock installs every extra into .venv (newest within the ranges for what is missing) and
+# writes what is installed, as the section of .venv's Python (PYTHON=python3.12 make lock adds
+# another); make test-latest runs the suite with the newest versions instead.
+.PHONY: lock test-latest
+lock: venv
+	$(BIN)/python -m pip install --quiet -e ".[test,browser,course]"
+	$(BIN)/python tools/lock.py $(BIN)/python constraints.txt
+	@echo "now run make test, make test-browser and make test-course, then commit constraints.txt"
+
+test-latest:
+	rm -rf .venv-latest
+	$(MAKE) --no-print-directory test VENV=.venv-latest CONSTRAINTS= PYTHON=$(PYTHON)

@@ -15,6 +15,9 @@ runs all cells from the Run menu and checks the page:
 - the FIFO explorer of chapter 10 redraws its picture on clicks as its unit tests say: two
   writers and a reader blocked in read(), then a guided experiment (the DOM contract is in the
   docstring of ``ipc_helpers.explorer_view.explorer_ui``);
+- every Mermaid diagram in a Markdown cell renders as a picture (JupyterLab 4 draws it as an
+  ``img`` inside ``.jp-RenderedMermaid``), none shows a syntax error, and every image in an
+  output (the matplotlib figures) has loaded, is not blank and has a text alternative;
 - one screenshot per notebook is saved in screenshots/ and is a real, non-blank PNG.
 
 Run it with ``make test-browser`` (it is not part of ``make test``); ``ARGS="-k 05"`` picks
@@ -397,12 +400,73 @@ class NotebookPage:
             assert left, f"{self.name}: kernel process still running after shutdown"
 
 
+PICTURES_JS = """() => {
+  const notebook = document.querySelector('.jp-Notebook');
+  const mermaid = [...notebook.querySelectorAll('.jp-RenderedMermaid')].map((m) => {
+    const img = m.querySelector('img');
+    return {
+      drawn: !!(img && img.complete && img.naturalWidth > 0) || !!m.querySelector('svg'),
+      error: m.classList.contains('jp-mod-warning') || /syntax error/i.test(m.innerText),
+      alt: img ? (img.getAttribute('alt') || img.getAttribute('aria-label') || '') : '',
+      text: m.innerText.slice(0, 160),
+    };
+  });
+  const images = [...notebook.querySelectorAll('.jp-OutputArea-output img')].map((img) => {
+    if (!img.complete || img.naturalWidth === 0) return {loaded: false, colours: 0, alt: img.alt};
+    const canvas = document.createElement('canvas');
+    canvas.width = Math.min(img.naturalWidth, 400);
+    canvas.height = Math.min(img.naturalHeight, 300);
+    const ctx = canvas.getContext('2d');
+    ctx.drawImage(img, 0, 0, canvas.width, canvas.height);
+    const data = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+    const colours = new Set();
+    for (let i = 0; i < data.length && colours.size < 16; i += 4) {
+      colours.add((data[i] << 16) | (data[i + 1] << 8) | data[i + 2]);
+    }
+    return {loaded: true, colours: colours.size, alt: img.alt};
+  });
+  return {mermaid, images};
+}"""
+
+
+def mermaid_blocks(name: str) -> int:
+    """How many Mermaid diagrams the notebook's Markdown cells hold."""
+    nb = json.loads((NOTEBOOKS / name).read_text(encoding="utf-8"))
+    cells = [c for c in nb["cells"] if c["cell_type"] == "markdown"]
+    return sum("".join(c["source"]).count("```mermaid") for c in cells)
+
+
+def check_pictures(nb: NotebookPage) -> list[str]:
+    """Every Mermaid diagram drawn without error, every output image loaded, not blank, with alt text."""
+    expected = mermaid_blocks(nb.name)
+    found: dict = {}
+
+    def drawn() -> bool:
+        found.update(nb.page.evaluate(PICTURES_JS))
+        return len(found["mermaid"]) >= expected and all(m["drawn"] or m["error"] for m in found["mermaid"])
+
+    wait_until(drawn, RENDER_TIMEOUT)
+    problems = []
+    if len(found["mermaid"]) != expected:
+        problems.append(f"{expected} Mermaid blocks in the notebook, {len(found['mermaid'])} rendered")
+    for i, m in enumerate(found["mermaid"]):
+        if m["error"] or not m["drawn"]:
+            problems.append(f"Mermaid diagram {i + 1} is not drawn ({m['text']!r})")
+    for i, image in enumerate(found["images"]):
+        if not image["loaded"] or image["colours"] < 3:
+            problems.append(f"output image {i + 1} is {'blank' if image['loaded'] else 'not loaded'}")
+        if not (image["alt"] or "").strip():
+            problems.append(f"output image {i + 1} has no text alternative (alt)")
+    return problems
+
+
 def open_and_check(lab: JupyterLab, context, name: str, screenshots: Path | None) -> NotebookPage:
     nb = NotebookPage(lab, context, name)
     nb.open()
     st = nb.run_all()
     problems = nb.check_cells(st)
     problems += nb.check_widgets()
+    problems += check_pictures(nb)
     problems += nb.check_callback_errors()
     if nb.dialogs():
         problems.append("a dialog is open: " + " | ".join(nb.dialogs()))
