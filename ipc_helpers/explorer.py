@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .explorer_view import draw_svg, explorer_ui
+from .explorer_view import draw_img, draw_svg, explorer_ui
 
 __all__ = ["FifoExplorer", "explorer_ui"]
 
@@ -118,6 +118,9 @@ class State:
 
     def _repr_svg_(self) -> str:
         return draw_svg(self)
+
+    def _repr_html_(self) -> str:  # what JupyterLab shows: the SVG in an <img> with alt text
+        return draw_img(self)
 
 
 class _Proc:
@@ -232,6 +235,9 @@ class FifoExplorer:
 
     def _repr_svg_(self) -> str:
         return draw_svg(self.state())
+
+    def _repr_html_(self) -> str:
+        return draw_img(self.state())
 
     @property
     def names(self) -> list[str]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import html
 from typing import Any
+from urllib.parse import quote
 
 # kind -> fill, stroke, dashes: tints of Okabe-Ito blue, yellow, orange/vermillion, and greys
 STYLE = {
@@ -152,6 +153,17 @@ def _box(p: Any, x: float, y: float, mid: float, uid: str) -> list[str]:
             out.append(_el("title", f"{p.name} waits for {p.waits_for}"))
         out.append("</line>")
     return out
+
+
+def draw_img(state: Any) -> str:
+    """The SVG as an ``<img>`` whose ``alt`` is the picture in words (what Jupyter shows in a cell).
+
+    Percent-encoded, not base64, so the text in it stays readable (and its pids rewritable).
+    """
+    source = quote(draw_svg(state), safe=" <>[]/=:;,.'()!*@+$?-_~")
+    alt = html.escape(". ".join(describe_lines(state)))
+    style = f"max-width:{W}px;width:100%"
+    return f'<img class="ipc-fifo-img" alt="{alt}" style="{style}" src="data:image/svg+xml,{source}">'
 
 
 def draw_html(state: Any) -> str:

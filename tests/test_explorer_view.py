@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import html
 import re
 import sys
 import xml.etree.ElementTree as ET
+from urllib.parse import unquote
 
 import pytest
 
@@ -82,6 +84,16 @@ def test_screen_readers_get_a_title_a_description_and_a_hidden_list():
     hidden = re.search(r'<ul class="ipc-sr-only" style="([^"]*)">(.*)</ul>', page)
     assert "clip:rect(0,0,0,0)" in hidden.group(1) and "position:absolute" in hidden.group(1)
     assert hidden.group(2).count("<li>") == len(describe_lines(MID_SCENARIO)) == 5
+
+
+def test_in_a_cell_the_picture_is_an_image_with_the_description_as_alt_text():
+    page = MID_SCENARIO._repr_html_()
+    img = re.fullmatch(
+        r'<img class="ipc-fifo-img" alt="([^"]*)" style="[^"]*" src="data:image/svg\+xml,([^"]*)">', page
+    )
+    assert html.unescape(img.group(1)) == ". ".join(describe_lines(MID_SCENARIO))
+    assert unquote(img.group(2)) == draw_svg(MID_SCENARIO)
+    assert "pid [4321]" in img.group(2)  # readable, so the pid can be rewritten where outputs are compared
 
 
 def test_each_process_is_a_box_with_its_state_in_words_and_its_pid():
