@@ -22,7 +22,6 @@ standard input, remove the FIFO and exit.
 from __future__ import annotations
 
 import contextlib
-import itertools
 import json
 import os
 import queue
@@ -51,7 +50,6 @@ _WAITS = {"wait_for_partner": "open", "pipe_read": "read", "anon_pipe_read": "re
 _WAITS |= {"pipe_write": "write", "anon_pipe_write": "write", "pipe_wait": "read write"}
 _WAITS_FOR = {"open reader": "a writer to open the FIFO", "open writer": "a reader to open the FIFO"}
 _WAITS_FOR |= {"read reader": "data, or the last writer's close", "write writer": "room in the pipe"}
-_UIDS = itertools.count(1)
 
 
 class ExplorerError(RuntimeError):
@@ -94,7 +92,6 @@ class State:
     """
 
     fifo: str
-    uid: int
     processes: tuple[Process, ...]
     bytes: int | None
     capacity: int | None
@@ -199,7 +196,7 @@ class FifoExplorer:
     """
 
     def __init__(self, name: str = "my_pipe", *, readers: int = 1, writers: int = 1, lifetime: int = 3600):
-        self.uid, self.lifetime, self.closed = next(_UIDS), lifetime, False
+        self.lifetime, self.closed = lifetime, False
         self._lock = threading.RLock()
         self._events: queue.Queue[tuple[_Proc, dict[str, Any]]] = queue.Queue()
         self._procs: dict[str, _Proc] = {}
@@ -228,7 +225,7 @@ class FifoExplorer:
             procs = tuple(map(self._view, self._procs.values()))
             calls = tuple(Call(*c) for c in self._calls[-8:])
             size, page = self._pipe["capacity"], os.sysconf("SC_PAGE_SIZE")
-            return State(self.fifo.name, self.uid, procs, self._pipe["bytes"], size, page, calls, self.closed)
+            return State(self.fifo.name, procs, self._pipe["bytes"], size, page, calls, self.closed)
 
     def __repr__(self) -> str:
         return repr(self.state())

@@ -11,6 +11,7 @@ state is also written out.  The SVG has a ``<title>`` and a ``<desc>`` for scree
 
 from __future__ import annotations
 
+import hashlib
 import html
 from typing import Any
 from urllib.parse import quote
@@ -53,7 +54,8 @@ def describe_lines(state: Any) -> list[str]:
 
 def draw_svg(state: Any) -> str:
     """The picture of ``state`` as an SVG document.  The same state always gives the same SVG."""
-    uid = f"ipc-fx-{state.uid}"
+    # Ids for aria-labelledby and the arrow head: the same for the same picture (also in another run).
+    uid = "ipc-fx-" + hashlib.sha256("\n".join(describe_lines(state)).encode()).hexdigest()[:10]
     sides = {r: [p for p in state.processes if p.role == r] for r in ("writer", "reader")}
     rows = max(1, *map(len, sides.values()))
     mid = TOP + (rows * (BOX_H + GAP) - GAP) / 2
