@@ -69,32 +69,25 @@ print(json.dumps(results))
 
 # A makes FIFOs and files with the tutorial's helpers, prints where, and keeps them until stdin closes.
 HOLDER = r"""
-import json, os, sys, tempfile
+import json, os, shutil, sys, tempfile
 from pathlib import Path
-import ipc_helpers
-from ipc_helpers.fifo import Workspace, make_fifo, temp_fifo
+from ipc_helpers import make_fifo, private_dir
 
 home_dir, tmp_name = sys.argv[1], sys.argv[2]
-ws = Workspace()                                 # a private directory in /tmp
+private = private_dir()                          # a private directory in /tmp
 made = {
-    "Workspace directory in /tmp": str(ws.path),
-    "Workspace.fifo in /tmp": str(ws.fifo("my_pipe")),
+    "private_dir in /tmp": str(private),
+    "make_fifo in private_dir": str(make_fifo(private / "my_pipe")),
     "make_fifo directly in /tmp": str(make_fifo(Path(tempfile.gettempdir()) / tmp_name)),
     "make_fifo in the home's workspace": str(make_fifo(Path(home_dir) / "made_pipe")),
 }
-(ws.path / "notes.txt").write_text("A's notes")
-made["file in a Workspace"] = str(ws.path / "notes.txt")
-with temp_fifo() as t:
-    made["temp_fifo"] = str(t)
-    if hasattr(ipc_helpers, "private_dir"):      # the new core (issue 10)
-        private = ipc_helpers.private_dir()
-        made["private_dir"] = str(private)
-        made["make_fifo in private_dir"] = str(make_fifo(private / "my_pipe"))
-    print(json.dumps(made), flush=True)
-    sys.stdin.read()                             # until the test is done with them
+(private / "notes.txt").write_text("A's notes")
+made["file in a private_dir"] = str(private / "notes.txt")
+print(json.dumps(made), flush=True)
+sys.stdin.read()                                 # until the test is done with them
 os.unlink(made["make_fifo directly in /tmp"])
 os.unlink(made["make_fifo in the home's workspace"])
-ws.cleanup()
+shutil.rmtree(private)
 """
 
 
@@ -163,7 +156,7 @@ def test_fifos_made_by_helpers_and_programs_are_closed_to_others(a_and_b, hub_py
         for path in made.values():
             _wait_for(Path(path))
         fifos = {what: p for what, p in made.items() if stat.S_ISFIFO(os.lstat(p).st_mode)}
-        assert len(fifos) >= 6, made
+        assert len(fifos) >= 5, made
 
         got = not_refused(probe(b, list(made.values()), hub_python))
         assert not got, "student B could use student A's FIFOs or files:\n" + "\n".join(got)
