@@ -239,3 +239,11 @@ def test_timeline_draws_a_peers_clock_output_as_its_steps():
     image = draw.timeline({"reader": [(11.0, "open()")], "writer": output}, alt="two lanes")
     assert image.data.startswith(b"\x89PNG")
     assert draw._stack([0.0, 0.01, 0.02, 5.0], near=0.1) == [0, 1, 2, 0], "close labels are stacked"
+
+
+def test_timeline_lists_the_steps_of_near_events_top_down_in_time_order():
+    events = [(1.0, "opening"), (1.001, "opened"), (1.002, "closed"), (3.0, "alone")]
+    assert draw._labels(events, near=0.1) == [
+        (1.0, "1. opening\n2. opened\n3. closed"),  # one label on the first dot, read top to bottom
+        (3.0, "alone"),
+    ]
