@@ -11,6 +11,8 @@ matplotlib is imported only when a picture is drawn.
 
 from __future__ import annotations
 
+import base64
+import html
 import io
 import re
 from collections.abc import Iterable, Mapping
@@ -28,13 +30,32 @@ def figure(width: float = 7.0, height: float = 2.5) -> Any:
     return fig
 
 
-def show(fig: Any, alt: str) -> Any:
-    """The figure as a PNG image that Jupyter displays, with ``alt`` as its text alternative."""
-    from IPython.display import Image
+class Picture:
+    """A PNG that Jupyter displays under a cell, with ``alt`` as its text alternative.
 
+    It is offered as ``image/png`` with ``alt`` in the output's metadata (as
+    IPython's ``Image(..., alt=...)`` does; nbconvert and the website use it),
+    as an HTML ``<img alt=...>`` of the same PNG (JupyterLab ignores the
+    metadata's ``alt``, so screen readers get the text from this copy), and as
+    ``text/plain``: the ``alt`` itself, for front ends that show no pictures.
+    """
+
+    def __init__(self, png: bytes, alt: str) -> None:
+        self.data = png
+        self.alt = alt
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> tuple[dict, dict]:
+        b64 = base64.b64encode(self.data).decode("ascii")
+        tag = f'<img src="data:image/png;base64,{b64}" alt="{html.escape(self.alt)}">'
+        bundle = {"image/png": b64, "text/html": tag, "text/plain": self.alt}
+        return bundle, {"image/png": {"alt": self.alt}}
+
+
+def show(fig: Any, alt: str) -> Picture:
+    """The figure as a PNG image that Jupyter displays, with ``alt`` as its text alternative."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", metadata={"Software": None})
-    return Image(buffer.getvalue(), alt=alt)
+    return Picture(buffer.getvalue(), alt)
 
 
 def timeline(

@@ -211,6 +211,9 @@ def test_timeline_is_a_png_with_its_text_alternative():
     )
     bundle, metadata = image._repr_mimebundle_()
     assert image.data.startswith(b"\x89PNG") and metadata == {"image/png": {"alt": "the reader waits 2 s"}}
+    png = bundle["image/png"]
+    assert bundle["text/html"] == f'<img src="data:image/png;base64,{png}" alt="the reader waits 2 s">'
+    assert bundle["text/plain"] == "the reader waits 2 s", "JupyterLab shows the HTML copy, with its alt"
 
 
 def test_import_does_not_load_matplotlib_or_ipywidgets():
