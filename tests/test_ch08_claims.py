@@ -1,14 +1,17 @@
 """Chapter 08's claims about a FIFO that outlives its writers, checked with the kernel directly.
 
 End of file repeats at once once the last writer has left, and a new writer can still come; poll
-reports a sticky POLLHUP that a connected writer (a dummy, or O_RDWR) clears; fixed-size requests of
-8 bytes fit PIPE_BUF.  Waits are caused, not slept: a writer that has exited has surely written.
+reports a sticky POLLHUP that a connected writer (a dummy, or O_RDWR) clears, and a selector calls
+such a FIFO readable for ever; one poll watches two FIFOs and names the ready ones (multiplexing);
+fixed-size requests of 8 bytes fit PIPE_BUF.  Waits are caused, not slept: a writer that has
+exited has surely written.
 """
 
 from __future__ import annotations
 
 import os
 import select
+import selectors
 import struct
 import subprocess
 import sys
@@ -135,6 +138,55 @@ def test_o_rdwr_opens_without_a_partner_and_never_sees_end_of_file(tmp_path):
         assert poll_once(poller, 1000) == select.POLLIN
         assert os.read(fd, 100) == b"request from C"
         assert poll_once(poller, 200) == 0
+    finally:
+        os.close(fd)
+
+
+def test_one_poll_watches_two_fifos_and_names_the_ready_ones(tmp_path):
+    """Section 4: requests and a control FIFO, both O_RDWR; poll says which is ready, and never spins."""
+    inbox_path, control_path = tmp_path / "inbox", tmp_path / "control"
+    os.mkfifo(inbox_path)
+    os.mkfifo(control_path)
+    inbox, control = os.open(inbox_path, os.O_RDWR), os.open(control_path, os.O_RDWR)
+    try:
+        poller = select.poll()
+        poller.register(inbox, select.POLLIN)
+        poller.register(control, select.POLLIN)
+        assert poller.poll(0) == []
+        with start_writer(control_path, "stop") as writer:
+            assert writer.wait(timeout=10) == 0
+        assert poller.poll(1000) == [(control, select.POLLIN)], "only the control FIFO is ready"
+        assert os.read(control, 100) == b"stop"
+        with start_writer(inbox_path, "request from D") as a, start_writer(control_path, "stop") as b:
+            assert a.wait(timeout=10) == 0 and b.wait(timeout=10) == 0
+        assert poller.poll(1000) == [(inbox, select.POLLIN), (control, select.POLLIN)], "both, in order"
+        assert os.read(inbox, 100) == b"request from D" and os.read(control, 100) == b"stop"
+        start = time.monotonic()
+        assert poller.poll(300) == [], "the writers have left, yet no POLLHUP: O_RDWR is a writer too"
+        assert time.monotonic() - start >= 0.25
+    finally:
+        os.close(inbox)
+        os.close(control)
+
+
+def test_a_selector_calls_a_fifo_without_writers_readable_on_every_call(tmp_path):
+    """Going deeper: selectors has no hang-up event; EPOLLHUP comes out as EVENT_READ, and spins."""
+    fifo = tmp_path / "inbox"
+    os.mkfifo(fifo)
+    fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        with selectors.DefaultSelector() as selector:
+            selector.register(fd, selectors.EVENT_READ)
+            assert selector.select(0) == [], "no writer yet: not ready"
+            with start_writer(fifo, "hello") as writer:
+                assert writer.wait(timeout=10) == 0
+            assert os.read(fd, 100) == b"hello"
+            start = time.monotonic()
+            for _ in range(100):
+                [(key, events)] = selector.select(1.0)
+                assert key.fd == fd and events == selectors.EVENT_READ
+            assert time.monotonic() - start < 1, "100 selects allowed to wait 1 s each returned at once"
+            assert os.read(fd, 100) == b""
     finally:
         os.close(fd)
 

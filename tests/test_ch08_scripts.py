@@ -3,9 +3,10 @@
 What the chapter shows, proved under any load: the naive server serves honest clients and freezes
 on one that crashed (Linux says where it sleeps: in open()); half a request misreads the next one
 and every one after; the safe server skips a crashed client (ENXIO), drops half a request after its
-deadline and is in step again, but a cheat that keeps the stream shifted starves honest clients; the
-client refuses a non-FIFO or another user's FIFO at its reply path, untouched.  Every script refuses
-a server path that is not a FIFO of ours, says so in one line, and ends itself.
+deadline and is in step again, but an honest client whose request comes within the deadline is lost
+too, and a cheat that keeps the stream shifted starves honest clients; COUNT counts answers, not
+requests read; the client refuses a non-FIFO or another user's FIFO at its reply path, untouched.
+Every script refuses a server path that is not a FIFO of ours, says so in one line, and ends itself.
 
 Causes, not sleeps: a test waits for the line a peer prints, for a peer to exit, or for Linux to
 say the peer sleeps in open() or read() (tests/support.py).
@@ -23,10 +24,11 @@ import struct
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
-from support import wait_until_blocked
+from support import bytes_waiting, wait_until_blocked
 
 from ipc_helpers import start_peer
 from ipc_helpers.peers import SCRIPTS
@@ -143,7 +145,7 @@ def test_the_naive_server_freezes_on_a_client_that_crashed(seqnum):
 
 
 def test_the_safe_server_skips_a_client_that_crashed(seqnum):
-    with server(SAFE, seqnum, 2) as srv:
+    with server(SAFE, seqnum, 1) as srv:
         pid, _ = bad(seqnum)
         status, out, err = ask(seqnum, 1, timeout=10)
         assert status == 0 and got(out) == range(0, 1), err
@@ -173,18 +175,38 @@ def test_half_a_request_misreads_the_next_and_every_later_one(seqnum):
 
 
 def test_the_safe_server_drops_half_a_request_and_serves_the_next(seqnum):
-    with server(SAFE, seqnum, 2) as srv:
+    with server(SAFE, seqnum, 1) as srv:
         bad(seqnum, "--half")
         assert line_with(srv, "dropped") == [
             f"server pid [{srv.pid}]: dropped 4 bytes of an incomplete request\n"
         ]
         status, out, err = ask(seqnum, 3, timeout=10)
         assert status == 0 and got(out) == range(0, 3), err
+        assert srv.wait(timeout=30) == 0, "one answer: done"
+
+
+@pytest.mark.parametrize("script", [NAIVE, SAFE])
+def test_count_counts_answers_not_requests_read(seqnum, script):
+    """The chapter's servers stop after COUNT answers; a skipped request does not count."""
+    with server(script, seqnum, 1) as srv:
+        w = os.open(seqnum, os.O_WRONLY)
+        try:
+            os.write(w, REQUEST.pack(1, 999_999))  # nobody made client-999999
+        finally:
+            os.close(w)
+        assert line_with(srv, "cannot open client-999999") == [
+            f"server pid [{srv.pid}]: request from pid [999999] for 1\n",
+            f"server pid [{srv.pid}]: cannot open client-999999: {ENOENT_TEXT}; request skipped\n",
+        ]
+        assert wait_until_blocked(srv.pid, "read") == "read", "still serving, waiting for the next request"
+        status, out, err = ask(seqnum, 2, timeout=10)
+        assert status == 0 and got(out) == range(0, 2), err
+        assert srv.wait(timeout=30) == 0
 
 
 def test_the_safe_server_is_back_in_step_when_the_next_request_came_too_soon(seqnum):
     """A request right behind half a request is misread and refused; the rest is dropped; then all is well."""
-    with server(SAFE, seqnum, 3) as srv:
+    with server(SAFE, seqnum, 1) as srv:
         w = os.open(seqnum, os.O_WRONLY)
         try:
             os.write(w, REQUEST.pack(2, 999_999)[:4])  # half a request...
@@ -198,6 +220,52 @@ def test_the_safe_server_is_back_in_step_when_the_next_request_came_too_soon(seq
         ]
         status, out, err = ask(seqnum, 1, timeout=10)
         assert status == 0 and got(out) == range(0, 1), err
+        assert srv.wait(timeout=30) == 0
+
+
+def wait_until_stopped(pid, timeout=20):
+    """Wait until Linux says the process is stopped (state T in /proc/PID/stat): kill() only asks."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with open(f"/proc/{pid}/stat") as f:
+            if f.read().rsplit(")", 1)[1].split()[0] == "T":
+                return True
+        time.sleep(0.001)
+    return False
+
+
+def test_an_honest_client_right_behind_half_a_request_gets_no_reply(seqnum):
+    """The deadline's limit: a request that arrives within the half second is misread and dropped.
+
+    The server is stopped (SIGSTOP) while half a request and then a real client's whole request
+    go into the pipe; once both are there, it goes on.  Cause and effect: FIONREAD says when the
+    client's 8 bytes have arrived.
+    """
+    with server(SAFE, seqnum) as srv:
+        assert wait_until_blocked(srv.pid, "read") == "read"
+        os.kill(srv.pid, signal.SIGSTOP)
+        try:
+            assert wait_until_stopped(srv.pid), "the server has really stopped"
+            w = os.open(seqnum, os.O_WRONLY)  # the server has the read end: does not wait
+            try:
+                os.write(w, REQUEST.pack(2, 999_999)[:4])  # a client that broke off
+                with start_peer("seqnum_client.py", seqnum, 3, "--timeout", 3) as client:
+                    deadline = time.monotonic() + 20
+                    while bytes_waiting(w) < 4 + REQUEST.size and time.monotonic() < deadline:
+                        time.sleep(0.001)
+                    assert bytes_waiting(w) == 4 + REQUEST.size, "the client's request is in the pipe"
+                    os.kill(srv.pid, signal.SIGCONT)
+                    out, err = client.communicate(timeout=30)
+            finally:
+                os.close(w)
+        finally:
+            os.kill(srv.pid, signal.SIGCONT)
+        assert (client.returncode, out) == (1, "") and err.endswith(": no reply within 3.0 s\n"), err
+        assert line_with(srv, "dropped") == [
+            f"server pid [{srv.pid}]: request from pid [3] for 2\n",
+            f"server pid [{srv.pid}]: cannot open client-3: {ENOENT_TEXT}; request skipped\n",
+            f"server pid [{srv.pid}]: dropped 4 bytes of an incomplete request\n",
+        ], "the client's count read as a pid, its pid dropped"
 
 
 def test_a_cheat_that_keeps_the_stream_shifted_starves_honest_clients(seqnum):
@@ -347,7 +415,7 @@ def test_the_two_servers_differ_only_in_the_two_fixes():
     naive = (SCRIPTS / NAIVE).read_text().splitlines()
     safe = (SCRIPTS / SAFE).read_text().splitlines()
     added = [line[1:] for line in difflib.unified_diff(naive, safe, n=0) if line.startswith("+")][1:]
-    docstring = ("usage:", "Two changes", "a request")
+    docstring = ("usage:", "The changes", "a request")
     code = [line for line in added if line.strip() and not line.startswith(docstring)]
     assert any("os.O_NONBLOCK" in line for line in code)
     assert any("poller.poll(500)" in line for line in code)

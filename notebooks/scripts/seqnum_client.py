@@ -46,7 +46,7 @@ def ask(server, reply):
     os.close(server)
     poller = select.poll()
     poller.register(reply, select.POLLIN)
-    if not poller.poll(int(args.timeout * 1000)):  # Linux: waits for the server to write
+    if not poller.poll(int(args.timeout * 1000)):  # waits: no POLLHUP before a first writer (Linux)
         sys.exit(f"{me}: no reply within {args.timeout:.1f} s")
     data = os.read(reply, REPLY.size)
     if len(data) < REPLY.size:

@@ -5,8 +5,8 @@ usage: seqnum_server.py SERVER_FIFO [COUNT]
 
 Reads requests of 8 bytes (how many numbers, the client's pid) from
 SERVER_FIFO and answers each with the first of those numbers (4 bytes) on
-the client's own FIFO, client-PID, next to SERVER_FIFO.  Stops after COUNT
-requests (0, the default: no limit; in any case after a minute).
+the client's own FIFO, client-PID, next to SERVER_FIFO.  Stops once it has
+answered COUNT requests (0, the default: no limit; in any case after a minute).
 """
 
 import argparse
@@ -22,7 +22,7 @@ REPLY = struct.Struct("!I")  # the first of the numbers: 4 bytes
 
 parser = argparse.ArgumentParser(description="Hand out sequence numbers.")
 parser.add_argument("fifo", help="the server's FIFO (it must exist)")
-parser.add_argument("count", type=int, nargs="?", default=0, help="requests to serve (0: no limit)")
+parser.add_argument("count", type=int, nargs="?", default=0, help="requests to answer (0: no limit)")
 args = parser.parse_args()
 me = f"server pid [{os.getpid()}]"
 
@@ -46,15 +46,14 @@ def read_request(fd):
 
 
 def serve(requests):
-    number = served = 0
-    while args.count == 0 or served < args.count:
-        served += 1
+    number = answered = 0
+    while args.count == 0 or answered < args.count:
         count, pid = read_request(requests)
         say(f"request from pid [{pid}] for {count}")
         name = f"client-{pid}"
         try:
             fd = os.open(os.path.join(os.path.dirname(args.fifo), name),
-                         os.O_WRONLY | os.O_NOFOLLOW)  # waits until the client reads
+                         os.O_WRONLY | os.O_NOFOLLOW)  # the client's reply FIFO
         except OSError as e:
             say(f"cannot open {name}: {e.strerror}; request skipped")
             continue
@@ -63,6 +62,7 @@ def serve(requests):
                 os.write(fd, REPLY.pack(number))
                 say(f"sent {number} to pid [{pid}]")
                 number += count
+                answered += 1
             else:
                 say(f"{name} is not a FIFO of ours; request skipped")
         except BrokenPipeError:

@@ -1,14 +1,14 @@
 #!/usr/bin/env python3
-"""The sequence-number server of seqnum_server.py, safe against clients that crash.
+"""The sequence-number server of seqnum_server.py, with two changes.
 
 usage: seqnum_server_safe.py SERVER_FIFO [COUNT]
 
 Reads requests of 8 bytes (how many numbers, the client's pid) from
 SERVER_FIFO and answers each with the first of those numbers (4 bytes) on
-the client's own FIFO, client-PID, next to SERVER_FIFO.  Stops after COUNT
-requests (0, the default: no limit; in any case after a minute).
+the client's own FIFO, client-PID, next to SERVER_FIFO.  Stops once it has
+answered COUNT requests (0, the default: no limit; in any case after a minute).
 
-Two changes: it never waits for a client's FIFO (O_NONBLOCK), and it drops
+The changes: it never waits for a client's FIFO (O_NONBLOCK), and it drops
 a request whose 8 bytes do not all arrive within half a second.
 """
 
@@ -26,7 +26,7 @@ REPLY = struct.Struct("!I")  # the first of the numbers: 4 bytes
 
 parser = argparse.ArgumentParser(description="Hand out sequence numbers.")
 parser.add_argument("fifo", help="the server's FIFO (it must exist)")
-parser.add_argument("count", type=int, nargs="?", default=0, help="requests to serve (0: no limit)")
+parser.add_argument("count", type=int, nargs="?", default=0, help="requests to answer (0: no limit)")
 args = parser.parse_args()
 me = f"server pid [{os.getpid()}]"
 
@@ -45,7 +45,7 @@ def read_request(fd):
     """Read one request: all 8 bytes, or None if the rest is not there within 0.5 s."""
     data = os.read(fd, REQUEST.size)  # waits for the first bytes
     while len(data) < REQUEST.size:
-        if not poller.poll(500):  # a client writes its 8 bytes at once: this one broke off
+        if not poller.poll(500):  # nothing more within 0.5 s: the writer broke off, we assume
             say(f"dropped {len(data)} bytes of an incomplete request")
             return None
         data += os.read(fd, REQUEST.size - len(data))
@@ -53,9 +53,8 @@ def read_request(fd):
 
 
 def serve(requests):
-    number = served = 0
-    while args.count == 0 or served < args.count:
-        served += 1
+    number = answered = 0
+    while args.count == 0 or answered < args.count:
         request = read_request(requests)
         if request is None:
             continue
@@ -73,6 +72,7 @@ def serve(requests):
                 os.write(fd, REPLY.pack(number))
                 say(f"sent {number} to pid [{pid}]")
                 number += count
+                answered += 1
             else:
                 say(f"{name} is not a FIFO of ours; request skipped")
         except BrokenPipeError:
