@@ -44,6 +44,18 @@ from nbclient.exceptions import CellExecutionError
 
 
 async def run(path, passes, env):
+    # A new kernel on a loaded machine sometimes dies before it answers (its TCP ports were
+    # taken meanwhile): that is the harness, not the notebook, so start another, twice at most.
+    for attempt in range(3):
+        try:
+            return await run_once(path, passes, env)
+        except RuntimeError as exc:
+            if "Kernel died before replying" not in str(exc) or attempt == 2:
+                raise
+            await asyncio.sleep(1)
+
+
+async def run_once(path, passes, env):
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(
         nb, timeout=60, kernel_name="python3", resources={"metadata": {"path": os.path.dirname(path)}}
