@@ -287,6 +287,12 @@ def stage(
         data = (root / name).read_bytes() if present else f"({name} is not in the repository yet.)\n".encode()
         _write(src / "_licence" / name, data, written)
 
+    # The bilingual glossary the chapters link to (notebooks/glossary.md), next to the chapters.
+    candidates = (notebooks / "glossary.md", notebooks.parent / "glossary.md")
+    glossary = next((g for g in candidates if g.is_file()), None)
+    if glossary is not None:
+        _write(src / "glossary.md", glossary.read_bytes(), written)
+
     guide = root / "docs" / "instructors.md"
     if guide.is_file():
         text = rewrite_links(guide.read_text(encoding="utf-8"), guide, staged, conf, root)
@@ -302,7 +308,8 @@ def stage(
         "repository_url": conf["repository_url"],
         "binder_url": binder_link(conf, first),
         "nbgitpuller_template": nbgitpuller_link("https://YOUR-HUB", conf, first),
-        "chapters": "\n".join(nb.stem for nb in found),  # the table of contents: the chapters present
+        # the table of contents: the chapters present, then the glossary
+        "chapters": "\n".join([nb.stem for nb in found] + (["glossary"] if glossary is not None else [])),
         "teacher_pages": "instructors\nlicence",
     }
     index = render_template((pages / "index.md").read_text(encoding="utf-8"), values, str(pages / "index.md"))
@@ -310,6 +317,9 @@ def stage(
     manifest.insert(
         0, {"docname": "index", "kind": "landing", "title": markdown_title(index) or "", "source": ""}
     )
+    if glossary is not None:
+        where = repo_path(glossary, root)
+        manifest.append({"docname": "glossary", "kind": "page", "title": "", "source": where})
     manifest.append({"docname": "instructors", "kind": "page", "title": "", "source": source})
     manifest.append({"docname": "licence", "kind": "page", "title": "", "source": ""})
 
