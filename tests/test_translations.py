@@ -134,6 +134,34 @@ def test_same_cells_code_and_outputs_as_the_english_chapter(chapter):
     assert {k: v for k, v in zh["metadata"].items() if k != "translation"} == en["metadata"]
 
 
+@pytest.mark.parametrize("chapter", SHIPPED)
+def test_a_translated_chapter_run_again_gives_its_figures_the_stored_alt(chapter, monkeypatch):
+    """draw.show passes alt= through ipc_helpers.labels.alt (alts.mo, compiled by make zh).
+
+    nbval compares a figure's HTML and plain-text copies of its alt: re-running a Chinese chapter
+    must give each figure the translated alt its stored output carries, and English stays English.
+    """
+    from ipc_helpers import draw
+
+    def alt(text: str) -> str:
+        return draw.show(draw.figure(1, 1), text).alt
+
+    en = load(ROOT / "notebooks" / f"{chapter}.ipynb")
+    zh = load(ROOT / "notebooks" / LANG / f"{chapter}.ipynb")
+    pairs = [
+        (x["metadata"]["image/png"]["alt"], y["metadata"]["image/png"]["alt"], n)
+        for n, (a, b) in enumerate(zip(en["cells"], zh["cells"], strict=True), start=1)
+        for x, y in zip(a.get("outputs", []), b.get("outputs", []), strict=True)
+        if "alt" in x.get("metadata", {}).get("image/png", {})
+    ]
+    monkeypatch.setenv("IPC_TUTORIAL_LANG", LANG)
+    for english, stored, n in pairs:
+        assert alt(english) == stored, f"cell {n}: the figure's alt when run again; run make zh"
+    monkeypatch.setenv("IPC_TUTORIAL_LANG", "en")
+    for english, _, n in pairs:
+        assert alt(english) == english, f"cell {n}"
+
+
 def zh_heading_ids(chapter: str) -> set[str]:
     text = "\n".join(markdown(load(ROOT / "notebooks" / LANG / f"{chapter}.ipynb")))
     return {t.anchor(h) for h in re.findall(r"^#{1,6} +(.+?) *$", text, flags=re.M)}
