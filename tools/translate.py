@@ -15,8 +15,10 @@ What is translated (one catalog entry, a *unit*, each):
 - in code cells, comments: a run of comment-only lines, or a comment after code. Code itself,
   outputs, execution counts and the comments that tools read (``# NBVAL_...``, ``# noqa``) stay as
   they are. After ``# Why:`` only the reason is translated;
-- in outputs, the text alternative of a figure (``alt`` in the output's metadata); the picture
-  itself is copied (see ipc_helpers/labels.py for words drawn in figures).
+- in outputs, the text alternative of a figure (``alt`` in the output's metadata, and its HTML and
+  plain-text copies); the picture itself is copied (see ipc_helpers/labels.py for words drawn in
+  figures). ``build`` also compiles the published chapters' alts into ``alts.mo``: ``draw.show``
+  looks the English ``alt=`` up there, so a translated chapter run again shows the stored alt.
 
 Links in the translated Markdown are rewritten so that they work from ``notebooks/<lang>/``: a
 chapter that is published in the language is linked in it, any other relative target (an English
