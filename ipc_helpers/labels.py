@@ -24,16 +24,20 @@ LOCALES = Path(__file__).resolve().parent.parent / "locales"
 CJK_FONTS = ["Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei", "DejaVu Sans"]
 
 
+def _folder_language() -> str:
+    """IPC_TUTORIAL_LANG, else the name of the notebook's folder if it has a catalog, else "en"."""
+    lang = os.environ.get("IPC_TUTORIAL_LANG") or Path.cwd().name
+    return "en" if lang == "en" or not (LOCALES / lang / "LC_MESSAGES").is_dir() else lang
+
+
 def language() -> str:
-    """IPC_TUTORIAL_LANG, else the name of the notebook's folder if it has a catalog, else "en".
+    """The language of the words drawn in figures: the notebook's (see _folder_language).
 
     English too when no font for the language is installed: matplotlib would draw empty boxes
     and warn about each missing glyph.
     """
-    lang = os.environ.get("IPC_TUTORIAL_LANG") or Path.cwd().name
-    if lang == "en" or not (LOCALES / lang / "LC_MESSAGES").is_dir():
-        return "en"
-    return lang if _font_installed() else "en"
+    lang = _folder_language()
+    return lang if lang == "en" or _font_installed() else "en"
 
 
 @functools.cache
@@ -55,6 +59,19 @@ def label(text: str) -> str:
     if lang == "en":
         return text
     return gettext.translation("figures", LOCALES, languages=[lang], fallback=True).gettext(text)
+
+
+def alt(text: str) -> str:
+    """A figure's text alternative in the notebook's language (no font needed: it is read, not drawn).
+
+    The translations are the chapters' own (``alts.mo``, compiled by ``make zh`` from the figure
+    alt entries of the published chapters' catalogs), so a translated chapter, run again, gives its
+    figures the alt its stored outputs carry. ``text`` itself when there is no translation.
+    """
+    lang = _folder_language()
+    if lang == "en":
+        return text
+    return gettext.translation("alts", LOCALES, languages=[lang], fallback=True).gettext(text)
 
 
 def rc() -> dict:

@@ -15,8 +15,10 @@ What is translated (one catalog entry, a *unit*, each):
 - in code cells, comments: a run of comment-only lines, or a comment after code. Code itself,
   outputs, execution counts and the comments that tools read (``# NBVAL_...``, ``# noqa``) stay as
   they are. After ``# Why:`` only the reason is translated;
-- in outputs, the text alternative of a figure (``alt`` in the output's metadata); the picture
-  itself is copied (see ipc_helpers/labels.py for words drawn in figures).
+- in outputs, the text alternative of a figure (``alt`` in the output's metadata, and its HTML and
+  plain-text copies); the picture itself is copied (see ipc_helpers/labels.py for words drawn in
+  figures). ``build`` also compiles the published chapters' alts into ``alts.mo``: ``draw.show``
+  looks the English ``alt=`` up there, so a translated chapter run again shows the stored alt.
 
 Links in the translated Markdown are rewritten so that they work from ``notebooks/<lang>/``: a
 chapter that is published in the language is linked in it, any other relative target (an English
@@ -67,6 +69,7 @@ PROJECT = "ipc-tutorial"
 TEAM = {"zh_CN": "Simplified Chinese (简体中文), see notebooks/glossary.md"}
 COMMON = "common"  # the catalog of text the build adds to every chapter (the language banner)
 FIGURES = "figures"  # words drawn in figures: label("...") calls in ipc_helpers (see ipc_helpers/labels.py)
+ALTS = "alts"  # figures' text alternatives of the published chapters, compiled for ipc_helpers.labels.alt
 BANNER = "[English version]({english}) · [Glossary]({glossary})"
 
 WIDTH = 100  # PO lines
@@ -746,6 +749,13 @@ def build(lang: str = LANG, check_only: bool = False) -> int:
             stale.append(str(mo.relative_to(ROOT)))
             if not check_only:
                 mo.write_bytes(buf.getvalue())
+    if wanted:  # the figures' alts, so that a translated chapter, run again, draws them with the stored alt
+        data = alts_mo(wanted, lang)
+        mo = po_path(ALTS, lang).with_suffix(".mo")
+        if not mo.exists() or mo.read_bytes() != data:
+            stale.append(str(mo.relative_to(ROOT)))
+            if not check_only:
+                mo.write_bytes(data)
     link = out_dir / "scripts"
     if wanted and not link.is_symlink():
         stale.append(f"{link.relative_to(ROOT)} (symbolic link to ../scripts)")
@@ -764,6 +774,31 @@ def build(lang: str = LANG, check_only: bool = False) -> int:
     for name in stale:
         print(("out of date: " if check_only else "wrote ") + name)
     return 1 if (check_only and stale) else 0
+
+
+def alts_mo(chapters_: list[str], lang: str = LANG) -> bytes:
+    """The translated figure alts of these chapters as a compiled catalog (ipc_helpers.labels.alt reads it).
+
+    Its dates are those of the newest chapter catalog, so the same catalogs give the same bytes.
+    """
+    cat = _catalog(ALTS, lang)
+    dates = []
+    for chapter in chapters_:
+        path = po_path(chapter, lang)
+        if not path.exists():
+            continue
+        source = load_catalog(path)
+        dates.append(source.revision_date)
+        for cell in read_notebook(chapter).cells:
+            for _, unit in output_alts(cell):
+                msg = source.get(unit.msgid)
+                if msg is not None and msg.string and not msg.fuzzy and unit.msgid not in cat:
+                    cat.add(unit.msgid, msg.string)
+    if dates:
+        cat.creation_date = cat.revision_date = max(dates)
+    buf = io.BytesIO()
+    write_mo(buf, cat)
+    return buf.getvalue()
 
 
 def preview(chapter: str, lang: str = LANG) -> Path:
