@@ -168,3 +168,4 @@ def test_the_real_sources_stage_without_leftover_placeholders(tmp_path: Path):
     chapters = [p["docname"] for p in pages if p["kind"] == "chapter"]
     assert chapters == [p.stem for p in build_site.chapters(ROOT / "notebooks")]
     assert toctree_entries(index, "Chapters") == chapters
+    assert toctree_entries(index, "Reference") == ["glossary"]

@@ -308,8 +308,9 @@ def stage(
         "repository_url": conf["repository_url"],
         "binder_url": binder_link(conf, first),
         "nbgitpuller_template": nbgitpuller_link("https://YOUR-HUB", conf, first),
-        # the table of contents: the chapters present, then the glossary
-        "chapters": "\n".join([nb.stem for nb in found] + (["glossary"] if glossary is not None else [])),
+        # the table of contents: the chapters present; the glossary under Reference
+        "chapters": "\n".join(nb.stem for nb in found),
+        "reference_pages": "glossary" if glossary is not None else "",
         "teacher_pages": "instructors\nlicence",
     }
     index = render_template((pages / "index.md").read_text(encoding="utf-8"), values, str(pages / "index.md"))
