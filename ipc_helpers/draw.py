@@ -18,6 +18,8 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from .labels import alt as translated_alt
+
 #: Colours that stay distinct for colour-blind readers (Okabe and Ito).
 COLOURS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
 
@@ -52,10 +54,14 @@ class Picture:
 
 
 def show(fig: Any, alt: str) -> Picture:
-    """The figure as a PNG image that Jupyter displays, with ``alt`` as its text alternative."""
+    """The figure as a PNG image that Jupyter displays, with ``alt`` as its text alternative.
+
+    ``alt`` is given in English; in a translated chapter it is shown in the chapter's language
+    (:func:`ipc_helpers.labels.alt`).
+    """
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", metadata={"Software": None})
-    return Picture(buffer.getvalue(), alt)
+    return Picture(buffer.getvalue(), translated_alt(alt))
 
 
 def timeline(

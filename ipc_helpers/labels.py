@@ -24,16 +24,20 @@ LOCALES = Path(__file__).resolve().parent.parent / "locales"
 CJK_FONTS = ["Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei", "DejaVu Sans"]
 
 
+def _folder_language() -> str:
+    """IPC_TUTORIAL_LANG, else the name of the notebook's folder if it has a catalog, else "en"."""
+    lang = os.environ.get("IPC_TUTORIAL_LANG") or Path.cwd().name
+    return "en" if lang == "en" or not (LOCALES / lang / "LC_MESSAGES").is_dir() else lang
+
+
 def language() -> str:
-    """IPC_TUTORIAL_LANG, else the name of the notebook's folder if it has a catalog, else "en".
+    """The language words are drawn in: the folder's (see ``_folder_language``), else "en".
 
     English too when no font for the language is installed: matplotlib would draw empty boxes
     and warn about each missing glyph.
     """
-    lang = os.environ.get("IPC_TUTORIAL_LANG") or Path.cwd().name
-    if lang == "en" or not (LOCALES / lang / "LC_MESSAGES").is_dir():
-        return "en"
-    return lang if _font_installed() else "en"
+    lang = _folder_language()
+    return lang if lang == "en" or _font_installed() else "en"
 
 
 @functools.cache
@@ -55,6 +59,19 @@ def label(text: str) -> str:
     if lang == "en":
         return text
     return gettext.translation("figures", LOCALES, languages=[lang], fallback=True).gettext(text)
+
+
+def alt(text: str) -> str:
+    """A figure's text alternative in the language of the notebook's folder (no font needed).
+
+    The translations are the chapters' own catalog entries for their figures' alt texts, compiled
+    by ``make zh`` into ``locales/<lang>/LC_MESSAGES/alts.mo``; so a translated chapter, run
+    again, shows the alt its stored output has.
+    """
+    lang = _folder_language()
+    if lang == "en":
+        return text
+    return gettext.translation("alts", LOCALES, languages=[lang], fallback=True).gettext(text)
 
 
 def rc() -> dict:

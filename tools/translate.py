@@ -16,7 +16,9 @@ What is translated (one catalog entry, a *unit*, each):
   outputs, execution counts and the comments that tools read (``# NBVAL_...``, ``# noqa``) stay as
   they are. After ``# Why:`` only the reason is translated;
 - in outputs, the text alternative of a figure (``alt`` in the output's metadata); the picture
-  itself is copied (see ipc_helpers/labels.py for words drawn in figures).
+  itself is copied (see ipc_helpers/labels.py for words drawn in figures). The build also compiles
+  these translations into ``LC_MESSAGES/alts.mo``, so that a translated chapter run again shows its
+  figures' alt texts in its language (``ipc_helpers.labels.alt``), as its stored outputs do.
 
 Links in the translated Markdown are rewritten so that they work from ``notebooks/<lang>/``: a
 chapter that is published in the language is linked in it, any other relative target (an English
@@ -49,6 +51,7 @@ import re
 import sys
 import tokenize
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 import nbformat
@@ -67,6 +70,7 @@ PROJECT = "ipc-tutorial"
 TEAM = {"zh_CN": "Simplified Chinese (简体中文), see notebooks/glossary.md"}
 COMMON = "common"  # the catalog of text the build adds to every chapter (the language banner)
 FIGURES = "figures"  # words drawn in figures: label("...") calls in ipc_helpers (see ipc_helpers/labels.py)
+ALTS = "alts"  # figures' alt texts at run time (ipc_helpers.labels.alt), compiled from the chapters' catalogs
 BANNER = "[English version]({english}) · [Glossary]({glossary})"
 
 WIDTH = 100  # PO lines
@@ -381,8 +385,8 @@ def figures_template() -> Catalog:
     """The words figures draw, looked up at run time by ipc_helpers.labels.label().
 
     Every ``label("...")`` in ipc_helpers, and every string written straight into a ``draw.*(...)``
-    call in an English chapter (lane names, event labels, titles; not ``alt=``, which is translated
-    in the stored output).
+    call in an English chapter (lane names, event labels, titles; not ``alt=``, whose translation
+    is the chapter catalog's, see ``alts_catalog``).
     """
     cat = _catalog(FIGURES)
 
@@ -711,6 +715,27 @@ def notebook_bytes(nb: nbformat.NotebookNode) -> bytes:
     return (text if text.endswith("\n") else text + "\n").encode("utf-8")
 
 
+def alts_catalog(chapters_: list[str], lang: str = LANG) -> Catalog:
+    """The translated alt texts of these chapters' figures, for ipc_helpers.labels.alt at run time.
+
+    A figure's alt is written in English in the cell's code; a translated chapter, run again, shows
+    it in its language from this catalog (compiled to LC_MESSAGES/alts.mo), as its stored output does.
+    """
+    alts = _catalog(ALTS, lang)
+    alts.creation_date = alts.revision_date = datetime(2000, 1, 1, tzinfo=timezone.utc)  # same bytes always
+    for chapter in chapters_:
+        path = po_path(chapter, lang)
+        if chapter not in chapters() or not path.exists():
+            continue
+        cat = load_catalog(path)
+        for cell in read_notebook(chapter).cells:
+            for _, unit in output_alts(cell):
+                msg = cat.get(unit.msgid)
+                if msg is not None and msg.string and not msg.fuzzy and unit.msgid not in alts:
+                    alts.add(unit.msgid, msg.string)
+    return alts
+
+
 def build(lang: str = LANG, check_only: bool = False) -> int:
     out_dir = NOTEBOOKS / lang
     wanted = shipped(lang)
@@ -737,11 +762,15 @@ def build(lang: str = LANG, check_only: bool = False) -> int:
         stale.append(f"{path.relative_to(ROOT)} (not in shipped.txt)")
         if not check_only:
             path.unlink()
+    compiled = {}
     po = po_path(FIGURES, lang)
     if po.exists():  # the figure labels, compiled for the standard library's gettext
+        compiled[po.with_suffix(".mo")] = load_catalog(po)
+    if wanted or po_path(ALTS, lang).with_suffix(".mo").exists():
+        compiled[po_path(ALTS, lang).with_suffix(".mo")] = alts_catalog(wanted, lang)
+    for mo, cat in compiled.items():
         buf = io.BytesIO()
-        write_mo(buf, load_catalog(po))
-        mo = po.with_suffix(".mo")
+        write_mo(buf, cat)
         if not mo.exists() or mo.read_bytes() != buf.getvalue():
             stale.append(str(mo.relative_to(ROOT)))
             if not check_only:
