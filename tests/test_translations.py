@@ -77,7 +77,7 @@ def test_zh_notebooks_are_exactly_what_make_zh_writes():
 
 
 def test_make_zh_would_change_nothing():
-    """Notebooks, the scripts link and the compiled figure words (figures.mo) are all up to date."""
+    """Notebooks, the scripts link and the compiled catalogs (figures.mo, alts.mo) are all up to date."""
     assert t.build(LANG, check_only=True) == 0, "run make zh"
 
 
@@ -529,6 +529,34 @@ def test_words_drawn_in_figures_get_a_catalog_that_make_zh_compiles(project, tmp
 
     with mo.open("rb") as f:
         assert gettext.GNUTranslations(f).gettext("writer") == "写入进程"
+
+
+def test_a_translated_chapter_run_again_shows_its_figures_alt_in_its_language(project, tmp_path, monkeypatch):
+    """make zh compiles the chapters' alt translations (alts.mo); draw.show looks a figure's alt up
+    there at run time, by the notebook's folder, with or without a font (an alt is text, not drawn)."""
+    from ipc_helpers import draw, labels
+
+    nb = nbformat.read(tmp_path / "notebooks" / "01-demo.ipynb", as_version=4)
+    cell = nbformat.v4.new_code_cell('draw.timeline(lanes, alt="The writer waits.")')
+    bundle, metadata = draw.Picture(b"\x89PNG", "The writer waits.")._repr_mimebundle_()
+    cell.outputs = [nbformat.v4.new_output("display_data", data=bundle, metadata=metadata)]
+    nb.cells.append(cell)
+    nbformat.write(nb, tmp_path / "notebooks" / "01-demo.ipynb")
+    t.update(LANG)
+    cat = t.load_catalog(t.po_path("01-demo"))
+    cat["The writer waits."].string = "写入进程在等待。"
+    t.write_if_changed(t.po_path("01-demo"), cat)
+    assert t.build(LANG) == 0 and t.build(LANG, check_only=True) == 0
+    monkeypatch.setattr(labels, "LOCALES", tmp_path / "locales")
+    monkeypatch.setattr(labels, "_font_installed", lambda: False)
+    monkeypatch.delenv("IPC_TUTORIAL_LANG", raising=False)
+    monkeypatch.chdir(tmp_path / "notebooks")
+    assert draw.show(draw.figure(), "The writer waits.").alt == "The writer waits."
+    monkeypatch.chdir(tmp_path / "notebooks" / LANG)
+    picture = draw.show(draw.figure(), "The writer waits.")
+    stored = nbformat.read(tmp_path / "notebooks" / LANG / "01-demo.ipynb", as_version=4)
+    assert picture.alt == "写入进程在等待。" == stored.cells[-1].outputs[0].metadata["image/png"]["alt"]
+    assert labels.alt("Not in any chapter.") == "Not in any chapter."
 
 
 def test_labels_follow_the_language_of_the_notebooks_folder(tmp_path, monkeypatch):
