@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import platform
-import select
 import sys
 from importlib import metadata
 
@@ -18,22 +17,6 @@ def _version(package: str) -> str | None:
 
 def _major(version: str | None) -> int | None:
     return int(version.split(".")[0]) if version else None
-
-
-def pipe_capacity() -> int | None:
-    """The capacity of a new pipe in bytes, where the system reports it (Linux), else None."""
-    try:
-        import fcntl
-    except ImportError:  # Windows
-        return None
-    if not hasattr(fcntl, "F_GETPIPE_SZ"):
-        return None
-    r, w = os.pipe()
-    try:
-        return fcntl.fcntl(r, fcntl.F_GETPIPE_SZ)
-    finally:
-        os.close(r)
-        os.close(w)
 
 
 def setup_checks() -> list[tuple[str, bool]]:
@@ -65,8 +48,3 @@ def versions() -> dict[str, str | None]:
         "ipykernel": _version("ipykernel"),
         "nbval": _version("nbval"),
     }
-
-
-def pipe_facts() -> dict[str, int | None]:
-    """Numbers the later chapters rely on: PIPE_BUF and the default pipe capacity."""
-    return {"PIPE_BUF": getattr(select, "PIPE_BUF", None), "pipe capacity": pipe_capacity()}

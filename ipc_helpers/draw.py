@@ -11,6 +11,8 @@ matplotlib is imported only when a picture is drawn.
 
 from __future__ import annotations
 
+import base64
+import html
 import io
 import re
 from collections.abc import Iterable, Mapping
@@ -28,13 +30,32 @@ def figure(width: float = 7.0, height: float = 2.5) -> Any:
     return fig
 
 
-def show(fig: Any, alt: str) -> Any:
-    """The figure as a PNG image that Jupyter displays, with ``alt`` as its text alternative."""
-    from IPython.display import Image
+class Picture:
+    """A PNG that Jupyter displays under a cell, with ``alt`` as its text alternative.
 
+    It is offered as ``image/png`` with ``alt`` in the output's metadata (as
+    IPython's ``Image(..., alt=...)`` does; nbconvert and the website use it),
+    as an HTML ``<img alt=...>`` of the same PNG (JupyterLab ignores the
+    metadata's ``alt``, so screen readers get the text from this copy), and as
+    ``text/plain``: the ``alt`` itself, for front ends that show no pictures.
+    """
+
+    def __init__(self, png: bytes, alt: str) -> None:
+        self.data = png
+        self.alt = alt
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> tuple[dict, dict]:
+        b64 = base64.b64encode(self.data).decode("ascii")
+        tag = f'<img src="data:image/png;base64,{b64}" alt="{html.escape(self.alt)}">'
+        bundle = {"image/png": b64, "text/html": tag, "text/plain": self.alt}
+        return bundle, {"image/png": {"alt": self.alt}}
+
+
+def show(fig: Any, alt: str) -> Picture:
+    """The figure as a PNG image that Jupyter displays, with ``alt`` as its text alternative."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", metadata={"Software": None})
-    return Image(buffer.getvalue(), alt=alt)
+    return Picture(buffer.getvalue(), alt)
 
 
 def timeline(
@@ -53,8 +74,9 @@ def timeline(
     maps a name to the ``(start, end)`` intervals it spent blocked, drawn as
     bars.  Times are shown in seconds from the earliest event.
     ``time.monotonic()`` is one clock for every process on the machine, so
-    times recorded by different processes line up.  Labels of events close
-    together are stacked so that each stays readable.
+    times recorded by different processes line up.  Events of one lane
+    closer together than the eye can tell apart share one label: their
+    steps listed top to bottom in the order they happened, numbered.
     """
     lanes = {name: _steps(ev) if isinstance(ev, str) else sorted(ev) for name, ev in lanes.items()}
     waits = {name: list(spans) for name, spans in (waits or {}).items()}
@@ -62,9 +84,10 @@ def timeline(
         t for s in waits.values() for span in s for t in span
     ]
     t0, t1 = min(times), max(times)
-    near = max(t1 - t0, 0.1) * 0.12  # labels closer than this (in seconds) are stacked
-    levels = {name: _stack([t for t, _ in events], near) for name, events in lanes.items()}
-    heights = {name: 1.0 + 0.28 * max(levels[name], default=0) for name in lanes}
+    near = max(t1 - t0, 0.1) * 0.12  # events closer than this (in seconds) share a label
+    labels = {name: _labels(events, near) for name, events in lanes.items()}
+    lines = {name: max((text.count("\n") for _, text in labels[name]), default=0) for name in lanes}
+    heights = {name: 1.0 + 0.28 * lines[name] for name in lanes}
     fig = figure(7.5, 0.7 + 0.75 * sum(heights.values()))
     ax = fig.add_subplot()
     y = 0.0
@@ -75,15 +98,18 @@ def timeline(
             ax.barh(y, end - start, left=start - t0, height=0.35, color=colour, alpha=0.25)
             middle = (start + end) / 2 - t0
             ax.text(middle, y - 0.3, "waiting", ha="center", va="top", fontsize=8, color=colour)
-        for (t, label), level in zip(lanes[name], levels[name], strict=True):
+        for t, _ in lanes[name]:
             ax.plot(t - t0, y, "o", color=colour)
+        for t, text in labels[name]:
             where = (t - t0) / max(t1 - t0, 0.1)  # near an edge, the label grows inwards
             ax.annotate(
-                label,
+                text,
                 (t - t0, y),
-                xytext=(0, 8 + 12 * level),
+                xytext=(0, 8),
                 textcoords="offset points",
                 ha="left" if where < 0.15 else "right" if where > 0.85 else "center",
+                va="bottom",
+                multialignment="left",
                 fontsize=8,
             )
         ticks.append(y)
@@ -99,11 +125,30 @@ def timeline(
 
 
 def _stack(times: list[float], near: float) -> list[int]:
-    """A label level for each (sorted) time: 0, or one more than the previous when it is near."""
+    """A level for each (sorted) time: 0, or one more than the previous when it is near."""
     levels: list[int] = []
     for i, t in enumerate(times):
         levels.append(levels[-1] + 1 if i and t - times[i - 1] < near else 0)
     return levels
+
+
+def _labels(events: list[tuple[float, str]], near: float) -> list[tuple[float, str]]:
+    """One ``(time, text)`` label per group of near events (sorted), at the group's first time.
+
+    A lone event keeps its label; a group lists its steps top to bottom in
+    time order, numbered, so a stack on one dot reads like the peer's output.
+    """
+    groups: list[list[tuple[float, str]]] = []
+    for event, level in zip(events, _stack([t for t, _ in events], near), strict=True):
+        if level:
+            groups[-1].append(event)
+        else:
+            groups.append([event])
+    labels = []
+    for group in groups:
+        numbered = [f"{i}. {label}" for i, (_, label) in enumerate(group, 1)]
+        labels.append((group[0][0], group[0][1] if len(group) == 1 else "\n".join(numbered)))
+    return labels
 
 
 _STEP = re.compile(r"^.*? at (\d+\.\d+) s: (.*)$", re.MULTILINE)

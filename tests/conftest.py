@@ -56,6 +56,8 @@ tempfile.tempdir = str(_RUN_TMP)
 # Inherited by every process this run starts, directly or not: how leftovers are found.
 RUN_MARKER = f"IPC_TEST_RUN={_RUN_TMP.name}"
 os.environ["IPC_TEST_RUN"] = _RUN_TMP.name
+# Child Python processes that a test starts with "-c" find the test machinery (tests/support) here.
+os.environ["IPC_TESTS_DIR"] = str(Path(__file__).resolve().parent)
 
 _FD_DIR = "/proc/self/fd" if os.path.isdir("/proc/self/fd") else "/dev/fd"
 

@@ -26,11 +26,16 @@ SCRIPT = Path(__file__).resolve().parent.parent / "notebooks" / "scripts" / "che
 TIMEOUT = 20
 
 
-def start_racers(path: Path, count: int, *options: str) -> list[subprocess.Popen]:
-    """Start COUNT copies, and return once every one has looked (printed its first line)."""
+def start_racers(
+    path: Path, count: int, *options: str, python: tuple[str, ...] = ()
+) -> list[subprocess.Popen]:
+    """Start COUNT copies, and return once every one has looked (printed its first line).
+
+    ``python`` replaces the script's path by other interpreter arguments (``-c CODE``).
+    """
     racers = [
         subprocess.Popen(
-            [sys.executable, str(SCRIPT), str(path), *options],
+            [sys.executable, *(python or (str(SCRIPT),)), str(path), *options],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -71,7 +76,7 @@ def test_the_recipe_never_crashes_once_all_are_ready(tmp_path, count):
     assert all(status == 0 and not err for status, _, err in results), results
     outs = [out for _, out, _ in results]
     assert sum("created 'race'" in out for out in outs) == 1
-    assert sum("was already there, a FIFO: using it" in out for out in outs) == count - 1
+    assert sum("was already there, a FIFO of yours: using it" in out for out in outs) == count - 1
 
 
 @pytest.mark.parametrize("kind", ["regular file", "dangling link", "link to a FIFO"])
@@ -91,6 +96,40 @@ def test_the_recipe_refuses_what_is_not_a_fifo_and_leaves_it(tmp_path, kind):
     assert (after.st_mode, after.st_ino, after.st_size) == (before.st_mode, before.st_ino, before.st_size)
     if kind == "regular file":
         assert path.read_text() == "keep me"
+
+
+# The script as run by another user: os.geteuid() answers a uid that owns nothing here.
+AS_ANOTHER_USER = (
+    "-c",
+    "import os, runpy, sys; os.geteuid = lambda: os.getuid() + 4242; "
+    f"sys.argv[0] = {str(SCRIPT)!r}; runpy.run_path({str(SCRIPT)!r}, run_name='__main__')",
+)
+
+
+@pytest.mark.parametrize("how", ["the FIFO changes owner", "the script runs as another user"])
+def test_the_recipe_refuses_another_users_fifo_and_leaves_it(tmp_path, how):
+    """--safe checks the owner (st_uid) as chapter 03's recipe and its diagram do."""
+    path = tmp_path / "my_pipe"
+    os.mkfifo(path, 0o600)
+    python: tuple[str, ...] = ()
+    if how == "the FIFO changes owner":
+        if os.geteuid() != 0:
+            pytest.skip("giving a file to another user needs root")
+        os.chown(path, 65534, 65534)  # nobody
+    else:
+        python = AS_ANOTHER_USER
+    before = os.lstat(path)
+    [status, out, err] = release(start_racers(path, 1, "--safe", python=python))[0]
+    assert status == 1 and err.strip().endswith("is a FIFO of another user; left it alone"), (out, err)
+    after = os.lstat(path)
+    assert (after.st_mode, after.st_ino, after.st_uid) == (before.st_mode, before.st_ino, before.st_uid)
+
+
+def test_the_recipe_accepts_a_fifo_of_ours_that_was_there_before(tmp_path):
+    path = tmp_path / "my_pipe"
+    os.mkfifo(path, 0o600)
+    [status, out, err] = release(start_racers(path, 1, "--safe"))[0]
+    assert status == 0 and not err and "was already there, a FIFO of yours: using it" in out, (out, err)
 
 
 # The book's two lines and the recipe at full speed, with no pause: RACERS processes are

@@ -211,6 +211,9 @@ def test_timeline_is_a_png_with_its_text_alternative():
     )
     bundle, metadata = image._repr_mimebundle_()
     assert image.data.startswith(b"\x89PNG") and metadata == {"image/png": {"alt": "the reader waits 2 s"}}
+    png = bundle["image/png"]
+    assert bundle["text/html"] == f'<img src="data:image/png;base64,{png}" alt="the reader waits 2 s">'
+    assert bundle["text/plain"] == "the reader waits 2 s", "JupyterLab shows the HTML copy, with its alt"
 
 
 def test_import_does_not_load_matplotlib_or_ipywidgets():
@@ -239,3 +242,11 @@ def test_timeline_draws_a_peers_clock_output_as_its_steps():
     image = draw.timeline({"reader": [(11.0, "open()")], "writer": output}, alt="two lanes")
     assert image.data.startswith(b"\x89PNG")
     assert draw._stack([0.0, 0.01, 0.02, 5.0], near=0.1) == [0, 1, 2, 0], "close labels are stacked"
+
+
+def test_timeline_lists_the_steps_of_near_events_top_down_in_time_order():
+    events = [(1.0, "opening"), (1.001, "opened"), (1.002, "closed"), (3.0, "alone")]
+    assert draw._labels(events, near=0.1) == [
+        (1.0, "1. opening\n2. opened\n3. closed"),  # one label on the first dot, read top to bottom
+        (3.0, "alone"),
+    ]

@@ -1,616 +1,406 @@
-"""Unit tests for the FIFO explorer of chapter 09 (ipc_helpers.explorer).
+"""The FIFO explorer's state object (ipc_helpers.explorer), driven through every action, no browser.
 
-They drive the explorer through its methods and through its widgets
-(``button.click()``, then the text of the state display), cover the click
-sequences that block, the disabled buttons, and prove that nothing is left
-behind: no child process, no FIFO.
+What it shows must be what Linux says: blocked calls are checked here independently in
+/proc/PID/task/TID/wchan, byte counts and capacity against changes made from outside, exit
+statuses against the signals that caused them.  And it must leave nothing behind: no process,
+no FIFO, whatever way it ends (shutdown, ``with``, garbage collection, a kernel that dies).
 """
 
 from __future__ import annotations
 
+import fcntl
 import gc
-import html
 import json
 import os
-import re
 import signal
+import stat
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
-from ipc_helpers import FifoTimeoutError, blocked_in
-from ipc_helpers.explorer import (
-    ACTIONS,
-    CLOSED,
-    NOT_STARTED,
-    OPEN,
-    READER,
-    WAITING,
-    WRITER,
-    ExplorerError,
-    FifoExplorer,
-    bytes_in_pipe,
-    explorer_ui,
-)
+import ipc_helpers.explorer as explorer_module
+from ipc_helpers.explorer import ExplorerError, FifoExplorer
+from ipc_helpers.explorer_view import EXPERIMENTS, run_step, set_up
 
 pytestmark = [
-    pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs os.mkfifo (not on Windows)"),
+    pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the explorer's reference is Linux"),
     pytest.mark.timeout(60),
 ]
-
-LINUX = sys.platform.startswith("linux")
 
 
 def alive(pid: int) -> bool:
     """True while ``pid`` runs (a zombie counts as gone)."""
     try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split(") ")[-1][0] != "Z"
-    except FileNotFoundError:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
+    except (OSError, IndexError):
         return False
-    except OSError:  # no /proc: fall back to kill(0)
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        return True
 
 
-def gone_within(pids, seconds: float = 10) -> bool:
+def gone_within(pids: list[int], seconds: float = 10) -> bool:
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if not any(alive(p) for p in pids):
-            return True
-        time.sleep(0.05)
-    return False
+    while any(alive(p) for p in pids):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
 
 
-def pids_of(lab: FifoExplorer) -> list[int]:
-    return [p.pid for p in lab._procs.values()]
+def sleeping_in(pid: int) -> set[str]:
+    """What the worker threads of ``pid`` sleep in, asked of Linux directly (not through the explorer)."""
+    names = {"wait_for_partner": "open", "pipe_read": "read", "anon_pipe_read": "read"}
+    names |= {"pipe_write": "write", "anon_pipe_write": "write"}
+    found = set()
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        if int(tid) != pid:  # the main thread waits for commands on its standard input
+            found.add(names.get(Path(f"/proc/{pid}/task/{tid}/wchan").read_text(), "running or other"))
+    return found
 
 
-def sleeping_in(lab: FifoExplorer, role: str) -> set[str]:
-    """The FIFO calls the worker threads of the child ``role`` sleep in right now, asked of Linux (/proc).
+def pid(lab: FifoExplorer, name: str) -> int:
+    return next(p.pid for p in lab.state().processes if p.name == name)
 
-    The main thread, which reads commands from a pipe, is left out.
-    """
-    pid = lab._procs[role].pid
-    workers = [int(tid) for tid in os.listdir(f"/proc/{pid}/task") if int(tid) != pid]
-    return {call for call in map(blocked_in, workers) if call is not None}
+
+def proc(lab: FifoExplorer, name: str):
+    return next(p for p in lab.state().processes if p.name == name)
 
 
 @pytest.fixture
 def lab():
     ex = FifoExplorer()
-    pids, directory = pids_of(ex), ex.fifo.parent
+    pids, folder = [pid(ex, n) for n in ex.names], ex.fifo.parent
     try:
         yield ex
     finally:
-        ex.close()
-        assert gone_within(pids), "a child process outlived close()"
-        assert not directory.exists(), "the FIFO's directory outlived close()"
+        ex.shutdown()
+        assert gone_within(pids), "a process outlived shutdown()"
+        assert not folder.exists(), "the FIFO's folder outlived shutdown()"
 
 
-def both_open(lab: FifoExplorer) -> None:
-    lab.open_reader()
-    lab.open_writer()
-    lab.wait_for(lambda s: s.reader == OPEN and s.writer == OPEN)
-
-
-def fill_and_block(lab: FifoExplorer, size: int = 100_000) -> None:
-    """Write more than the pipe holds into an empty pipe: the writer blocks."""
-    lab.write(b"x" * size)
-    state = lab.wait_for(lambda s: s.bytes_in_pipe == 65536 or not LINUX)
-    assert state.writing == size
-    assert state.waiting == "the writer, blocked in write() until the reader makes room"
-
-
-# --------------------------------------------------------------------------
-# The object
-# --------------------------------------------------------------------------
-
-
-def test_importing_the_package_does_not_import_ipywidgets():
+def test_importing_does_not_import_ipywidgets():
     code = "import sys, ipc_helpers, ipc_helpers.explorer; print('ipywidgets' in sys.modules)"
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL
-    )
-    assert out.returncode == 0, out.stderr
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=True)
     assert out.stdout.strip() == "False"
 
 
-def test_starts_with_two_idle_processes_and_a_fifo(lab):
-    assert lab.fifo.is_fifo() and lab.fifo.name == "my_pipe"
-    assert lab.alive_processes == 2
-    assert lab.describe() == (
-        "reader: not started\n"
-        "writer: not started\n"
-        "bytes in pipe: 0\n"
-        "last write: nothing yet\n"
-        "last read: nothing yet\n"
-        "waiting: nobody"
+def test_starts_one_reader_one_writer_and_a_private_fifo(lab):
+    assert lab.names == ["reader", "writer 1"]
+    assert stat.S_ISFIFO(lab.fifo.lstat().st_mode) and lab.fifo.name == "my_pipe"
+    assert stat.S_IMODE(lab.fifo.lstat().st_mode) == 0o600
+    assert stat.S_IMODE(lab.fifo.parent.stat().st_mode) == 0o700
+    state = lab.state()
+    assert [(p.state, p.kind, p.fd) for p in state.processes] == [("not open yet", "idle", None)] * 2
+    assert all(alive(p.pid) for p in state.processes) and state.bytes is None and state.calls == ()
+    assert repr(lab) == (
+        "FIFO my_pipe: nobody has it open, so there is no pipe buffer\n"
+        "  reader    not open yet\n"
+        "  writer 1  not open yet"
     )
 
 
-def test_the_notebook_scenario(lab):
-    lab.open_reader()
-    s = lab.wait_for(lambda s: s.reader == WAITING)
-    assert s.writer == NOT_STARTED and s.waiting.startswith("the reader, in open()")
-    if LINUX:  # it really waits: the main thread reads commands, the worker sleeps in open()
-        assert sleeping_in(lab, READER) == {"open"}
-    assert lab.state().reader == WAITING
-
-    lab.open_writer()
-    s = lab.wait_for(lambda s: s.reader == OPEN and s.writer == OPEN)
-    assert s.waiting == "nobody"
-
-    lab.write("hello")
-    s = lab.wait_for(lambda s: s.writing is None and s.bytes_in_pipe in (5, None))
-    assert s.last_write == "5 bytes written"
-    assert "bytes in pipe: 5" in lab.describe() or not LINUX
-
-    s = lab.read(100)
-    assert s.last_read_data == b"hello" and s.last_read == "b'hello' (5 bytes)"
-    assert lab.wait_for(lambda s: s.bytes_in_pipe in (0, None))
-
-    s = lab.read(100)
-    assert s.last_read_data is None and s.last_read.startswith("would block")
-
-    lab.close_writer()
-    s = lab.read(100)
-    assert s.writer == CLOSED and s.last_read_data == b""
-    assert s.last_read == "b'' (end of file: no writer has the FIFO open)"
-
-    s = lab.close_reader()
-    assert (s.reader, s.writer, s.bytes_in_pipe) == (CLOSED, CLOSED, 0)
-    assert "last read: b'' (end of file" in lab.describe()
+def test_the_rendezvous_blocked_open_is_what_linux_says(lab):
+    call = lab.open("reader")
+    assert repr(call) == 'reader: open("my_pipe", O_RDONLY) -> ...'
+    reader = proc(lab, "reader")
+    assert (reader.state, reader.kind, reader.waits_for) == (
+        "blocked in open()",
+        "blocked",
+        "a writer to open the FIFO",
+    )
+    assert sleeping_in(reader.pid) == {"open"}
+    assert repr(lab.open("writer 1")) == 'writer 1: open("my_pipe", O_WRONLY) -> fd 3'
+    state = lab.state()
+    assert [p.state for p in state.processes] == ["open", "open"]
+    assert repr(state.calls[0]) == 'reader: open("my_pipe", O_RDONLY) -> fd 3'  # the blocked call returned
+    assert (state.bytes, state.capacity, state.page) == (0, 65536, os.sysconf("SC_PAGE_SIZE"))
 
 
-def test_writer_waits_in_open_until_a_reader_opens(lab):
-    s = lab.open_writer()  # returns once the writer sleeps in open(): no wait_for needed
-    assert s.writer == WAITING and s.waiting.startswith("the writer, in open()")
-    if LINUX:
-        assert sleeping_in(lab, WRITER) == {"open"}
-    assert lab.state().writer == WAITING
-    lab.open_reader()
-    lab.wait_for(lambda s: s.reader == OPEN and s.writer == OPEN)
+def test_writer_first_waits_for_a_reader(lab):
+    lab.open("writer 1")
+    assert proc(lab, "writer 1").waits_for == "a reader to open the FIFO"
+    assert sleeping_in(pid(lab, "writer 1")) == {"open"}
+    lab.open("reader")
+    assert [p.kind for p in lab.state().processes] == ["open", "open"]
 
 
-def test_actions_that_make_no_sense_are_refused_with_a_reason(lab):
-    reasons = {a: lab.why_not(a) for a in ACTIONS}
-    assert reasons["open_reader"] is None and reasons["open_writer"] is None
-    assert reasons["write"] == "open the writer first"
-    assert reasons["read"] == "open the reader first"
-    assert reasons["close_reader"] == "the reader does not have the FIFO open"
-    with pytest.raises(ExplorerError, match="cannot write: open the writer first"):
-        lab.write("x")
-    with pytest.raises(ExplorerError, match="cannot read: open the reader first"):
-        lab.read()
+def test_several_writers_end_of_file_only_after_the_last_closes(lab):
+    lab.add("writer")
+    for name in ("reader", "writer 1", "writer 2"):
+        lab.open(name)
+    assert repr(lab.write("writer 1", "hi")) == "writer 1: write(3, b'hi') -> 2"
+    assert lab.state().bytes == 2
+    lab.close("writer 1")
+    assert repr(lab.read("reader")) == "reader: read(3, 100) -> b'hi'"
+    call = lab.read("reader")  # writer 2 is still there: the read blocks, in the reader process
+    assert call.result is None and proc(lab, "reader").state == "blocked in read()"
+    assert sleeping_in(pid(lab, "reader")) == {"read"}
+    with pytest.raises(ExplorerError, match=r"cannot read: the reader is in read\(\)"):
+        lab.read("reader")
+    lab.close("writer 2")
+    assert repr(lab.state().calls[-2]) == "reader: read(3, 100) -> b'' (end of file)"
+    assert proc(lab, "reader").state == "open"
+
+
+def test_a_blocked_read_gets_the_next_write(lab):
+    lab.open("reader")
+    lab.open("writer 1")
+    lab.read("reader", 5)
+    assert proc(lab, "reader").kind == "blocked"
+    lab.write("writer 1", "hello world")
+    assert repr(lab.state().calls[-2]) == "reader: read(3, 5) -> b'hello'"
+    assert lab.state().bytes == 6  # the rest waits in the pipe
+
+
+def test_non_blocking_read_switches_the_descriptor_with_fcntl(lab):
+    lab.open("reader")
+    lab.open("writer 1")
+    assert repr(lab.read("reader", nonblock=True)) == "reader: read(3, 100) -> EAGAIN"
+    assert repr(lab.state().calls[-2]) == "reader: fcntl(3, F_SETFL, O_RDONLY|O_NONBLOCK) -> 0"
+    assert proc(lab, "reader").flags == "O_RDONLY|O_NONBLOCK"
+    assert repr(lab.read("reader", nonblock=True)) == "reader: read(3, 100) -> EAGAIN"  # no second fcntl
+    assert [c.text.split("(")[0] for c in lab.state().calls[-3:]] == ["fcntl", "read", "read"]
+    lab.read("reader")  # blocking again: fcntl back, then the read blocks
+    assert repr(lab.state().calls[-2]) == "reader: fcntl(3, F_SETFL, O_RDONLY) -> 0"
+    assert proc(lab, "reader").state == "blocked in read()"
+
+
+def test_o_nonblock_on_open_enxio_and_the_first_empty_read(lab):
+    call = lab.open("writer 1", nonblock=True)
+    assert repr(call) == 'writer 1: open("my_pipe", O_WRONLY|O_NONBLOCK) -> ENXIO' and call.error
+    assert proc(lab, "writer 1").state == "not open yet"
+    assert lab.open("reader", nonblock=True).result == "fd 3"  # no waiting
+    assert lab.read("reader", nonblock=True).result == "b'' (end of file)"  # no writer has ever come
+    assert lab.poll("reader").result == "nothing"  # and no POLLHUP before the first writer
+    lab.open("writer 1")
+    assert lab.read("reader", nonblock=True).result == "EAGAIN"
+
+
+def test_o_rdwr_never_waits_and_never_sees_end_of_file(lab):
+    assert repr(lab.open("reader", rdwr=True)) == 'reader: open("my_pipe", O_RDWR) -> fd 3'
+    assert repr(lab.open("writer 1", rdwr=True)) == 'writer 1: open("my_pipe", O_RDWR) -> fd 3'
+    lab.write("writer 1", "x")
+    lab.close("writer 1")
+    assert lab.read("reader", nonblock=True).result == "b'x'"
+    assert lab.read("reader", nonblock=True).result == "EAGAIN"  # not b'': the reader is a writer too
+    assert lab.poll("reader").result == "nothing"
+
+
+def test_pollhup_is_sticky_until_a_writer_opens(lab):
+    lab.open("reader", nonblock=True)
+    lab.open("writer 1")
+    assert lab.poll("writer 1").result == "POLLOUT"
+    lab.write("writer 1", "bye")
+    lab.close("writer 1")
+    assert [lab.poll("reader").result, lab.read("reader").result] == ["POLLIN|POLLHUP", "b'bye'"]
+    for _ in range(3):
+        assert lab.poll("reader").result == "POLLHUP"
+        assert lab.read("reader", nonblock=True).result == "b'' (end of file)"
+    lab.open("writer 1")
+    assert lab.poll("reader").result == "nothing"
+    lab.close("reader")
+    assert lab.poll("writer 1").result == "POLLOUT|POLLERR"  # no reader left
+
+
+def test_a_full_pipe_blocks_the_writer_and_a_read_releases_it(lab):
+    lab.open("reader")
+    lab.open("writer 1")
+    assert lab.write("writer 1", b"x" * 100_000).result is None
+    state = lab.state()
+    assert (state.bytes, proc(lab, "writer 1").waits_for) == (65536, "room in the pipe")
+    assert sleeping_in(pid(lab, "writer 1")) == {"write"}
+    assert lab.read("reader", 4096).result == "b'xxxxxxxxxx'... (4096 bytes)"
+    assert lab.state().bytes == 65536 and proc(lab, "writer 1").kind == "blocked"  # refilled at once
+    lab.read("reader", 65536)
+    assert repr(lab.state().calls[-3]) == "writer 1: write(3, <100000 bytes>) -> 100000"
+    assert lab.state().bytes == 100_000 - 4096 - 65536
+
+
+def test_the_reader_leaves_python_writer_gets_partial_count_c_writer_dies(lab):
+    """Issue 10 item 9: SIGPIPE comes during the blocked write itself."""
+    c_writer = lab.add("writer", sigpipe="default")
+    for name in ("reader", "writer 1", c_writer):
+        lab.open(name)
+    lab.write("writer 1", b"x" * 100_000)
+    lab.write(c_writer, "0123456789")
+    assert proc(lab, c_writer).kind == "blocked"
+    c_pid = pid(lab, c_writer)
+    assert repr(lab.exit("reader")) == "reader: exit(0) -> status 0"
+    calls = {c.who: c for c in lab.state().calls}
+    assert calls["writer 1"].result == "65536 (of 100000)"
+    assert calls[c_writer].result == "never returned: killed by SIGPIPE" and calls[c_writer].error
+    assert proc(lab, c_writer).state == "killed by SIGPIPE" and not alive(c_pid)
+    assert proc(lab, "reader").state == "exited with status 0"
+    assert lab.write("writer 1", "more").result == "EPIPE"
+    assert lab.state().bytes == 65536  # unread bytes stay while a writer has the FIFO open
+
+
+def test_a_c_like_writer_with_no_reader_dies_at_once(lab):
+    c_writer = lab.add("writer", sigpipe="default")
+    lab.open("reader")
+    lab.open(c_writer)
+    lab.close("reader")
+    assert lab.write(c_writer, "x").result == "never returned: killed by SIGPIPE"
+
+
+def test_add_and_remove_writers_even_while_blocked(lab):
+    assert [lab.add("writer"), lab.add("writer")] == ["writer 2", "writer 3"]
+    lab.open("writer 3")
+    blocked = pid(lab, "writer 3")
+    lab.remove("writer 3")
+    assert lab.names == ["reader", "writer 1", "writer 2"] and gone_within([blocked])
+    assert lab.add("writer") == "writer 4" and lab.add("reader") == "reader 2"
+    lab.reset(writers=2)
+    assert lab.names == ["reader", "writer 1", "writer 2"] and lab.state().calls == ()
+
+
+def test_refused_actions_say_why(lab):
+    assert lab.why_not("reader", "read") == "the reader has not opened the FIFO"
+    assert lab.why_not("reader", "write") == "a reader does not write here"
+    assert lab.why_not("writer 1", "read") == "a writer does not read here"
+    assert lab.why_not("nobody", "open") == "there is no process 'nobody'"
+    with pytest.raises(ExplorerError, match="cannot close: the writer 1 has not opened the FIFO"):
+        lab.close("writer 1")
+    lab.open("reader")
+    assert lab.why_not("reader", "close").startswith("the reader is in open(): it can do nothing else")
+    assert lab.why_not("reader", "exit") is None
+    lab.exit("reader")
+    assert lab.why_not("reader", "open") == "the reader process has exited"
+    assert lab.why_not("reader", "remove") is None
     with pytest.raises(ValueError):
-        lab.why_not("dance")
-
-    lab.open_reader()
-    lab.wait_for(lambda s: s.reader == WAITING)
-    assert lab.why_not("open_reader") == "the reader is already waiting in open()"
-    assert lab.why_not("read") == "the reader is still waiting in open(): open the writer"
-    assert lab.why_not("close_reader") is None  # giving up is allowed
-    lab.open_writer()
-    lab.wait_for(lambda s: s.writer == OPEN)
-    assert lab.why_not("open_writer") == "the writer already has the FIFO open"
-    with pytest.raises(ExplorerError, match="nothing to write"):
-        lab.write(b"")
+        lab.add("listener")
 
 
-@pytest.mark.skipif(not LINUX, reason="byte counts are Linux pipe behaviour")
-def test_a_write_bigger_than_the_pipe_blocks_until_the_reader_reads(lab):
-    both_open(lab)
-    fill_and_block(lab)
-    assert lab.why_not("close_writer").startswith("the writer is blocked in write()")
-    assert lab.why_not("write") == "the writer is still blocked in its last write(): read to make room"
-    assert sleeping_in(lab, WRITER) == {"write"}  # still blocked: nobody read
-    assert lab.state().writing == 100_000
-    s = lab.read(65536)
-    assert len(s.last_read_data) == 65536
-    assert len(repr(s)) < 300  # the 64 KiB of data stay out of the repr
-    s = lab.wait_for(lambda s: s.writing is None and s.bytes_in_pipe == 100_000 - 65536)
-    assert s.last_write == "100000 bytes written"
-    assert lab.read(65536).last_read == "b'xxxxxxxxxxxxxxxxxxxx'... (34464 bytes)"
+def test_no_action_blocks_the_caller(lab):
+    lab.add("writer")
+    start = time.monotonic()
+    lab.open("writer 1")  # blocks in the writer process
+    lab.open("reader")
+    lab.read("reader")  # blocks in the reader process
+    lab.write("writer 1", b"y" * 200_000)  # the reader takes some, then the writer blocks
+    lab.open("writer 2")
+    lab.exit("writer 1")
+    assert time.monotonic() - start < 3
 
 
-@pytest.mark.skipif(not LINUX, reason="byte counts are Linux pipe behaviour")
-def test_closing_the_reader_while_the_writer_is_blocked_breaks_the_pipe(lab):
-    both_open(lab)
-    fill_and_block(lab)
-    s = lab.close_reader()
-    s = lab.wait_for(lambda s: s.writing is None)
-    assert s.last_write == "BrokenPipeError after 65536 of 100000 bytes (no reader)"
-    assert any("BrokenPipeError (EPIPE)" in line for line in lab.log)
-    # the unread bytes stay while the writer holds the FIFO open ...
-    assert lab.refresh().bytes_in_pipe == 65536
-    # ... and are discarded when nobody has it open any more
-    s = lab.close_writer()
-    assert s.bytes_in_pipe == 0
-    assert lab.log[-1] == "[kernel] nobody has the FIFO open any more: 65536 unread bytes are discarded"
-
-
-@pytest.mark.skipif(not LINUX, reason="asks Linux where a thread sleeps (/proc/TID/wchan)")
-def test_every_action_returns_with_its_outcome_without_waiting_for(lab):
-    """No wait_for, no sleep: the state an action returns is final, and it is the kernel's truth."""
-    t0 = time.monotonic()
-    s = lab.open_reader()
-    assert s.reader == WAITING and sleeping_in(lab, READER) == {"open"}
-    s = lab.open_writer()
-    assert (s.reader, s.writer, s.waiting) == (OPEN, OPEN, "nobody")
-    assert sleeping_in(lab, READER) == sleeping_in(lab, WRITER) == set()
-    s = lab.write(b"x" * 100_000)
-    assert (s.writing, s.bytes_in_pipe, s.last_write) == (100_000, 65536, "in progress (100000 bytes)")
-    assert sleeping_in(lab, WRITER) == {"write"}
-    # Some room, not enough: the writer fills it and sleeps again before read() returns here.
-    s = lab.read(4096)
-    assert s.writing == 100_000 and sleeping_in(lab, WRITER) == {"write"}
-    assert s.bytes_in_pipe == lab.refresh().bytes_in_pipe >= 65536 - 4096
-    sent_so_far = 65536 + 4096
-    s = lab.read(65536)
-    assert len(s.last_read_data) == 65536
-    assert (s.writing, s.last_write) == (None, "100000 bytes written")
-    assert s.bytes_in_pipe == 100_000 - 4096 - 65536 and sent_so_far < 100_000
-    s = lab.close_writer()
-    assert (s.writer, s.bytes_in_pipe) == (CLOSED, 100_000 - 4096 - 65536)
-    s = lab.read(65536)
-    assert len(s.last_read_data) == 100_000 - 4096 - 65536
-    assert lab.read(1).last_read_data == b""
-    s = lab.close_reader()
-    assert (s.reader, s.writer, s.bytes_in_pipe) == (CLOSED, CLOSED, 0)
-    # 10 actions; each used to wait for 0.15 s of quiet at least (1.5 s together).
-    assert time.monotonic() - t0 < 1.5
-
-
-@pytest.mark.skipif(not LINUX, reason="byte counts are Linux pipe behaviour")
-def test_the_byte_count_is_never_an_out_of_date_report(lab):
-    """The reader counts right after its read, the writer right after its write: the last word wins."""
-    both_open(lab)
-    for _ in range(5):
-        lab.write(b"y" * 100_000)
-        s = lab.read(65536)
-        assert (s.writing, s.bytes_in_pipe) == (None, 100_000 - 65536)
-        assert lab.read(65536).bytes_in_pipe == 0
-
-
-def test_the_child_program_needs_only_the_standard_library(tmp_path):
-    """Each child runs explorer.py as a script with -I -S: it must not import ipc_helpers (or need site)."""
-    import ipc_helpers.explorer as explorer
-
-    fifo = tmp_path / "f"
-    os.mkfifo(fifo)
-    child = subprocess.Popen(
-        [sys.executable, "-I", "-S", explorer.__file__, "writer", str(fifo), "30"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        cwd=tmp_path,  # ipc_helpers cannot be imported from here (and -I ignores PYTHONPATH)
-    )
+def test_byte_count_and_capacity_are_observed_not_assumed(lab):
+    lab.open("reader")
+    lab.open("writer 1")
+    lab.write("writer 1", "12345")
+    outsider = os.open(lab.fifo, os.O_WRONLY | os.O_NONBLOCK)  # changes the pipe behind the explorer
     try:
-        child.stdin.write(b"status\nopen\n")
-        child.stdin.flush()
-        events = [json.loads(child.stdout.readline()) for _ in range(3)]  # bounded by the test timeout
-        assert [e["event"] for e in events] == ["ready", "status", "open-start"]
-        assert isinstance(events[-1]["thread"], int)
-        child.stdin.write(b"exit\n")
-        child.stdin.flush()
-        assert child.wait(10) == 0, child.stderr.read()
+        os.write(outsider, b"67")
+        fcntl.fcntl(outsider, fcntl.F_SETPIPE_SZ, 16384)
+        lab.poll("reader")  # any action asks a process again
+        state = lab.state()
+        assert (state.bytes, state.capacity) == (7, 16384)
+        assert "7 bytes in the pipe, capacity 16384 (4 pages of 4096)" in repr(state)
     finally:
-        child.kill()
-        child.wait()
-        for stream in (child.stdin, child.stdout, child.stderr):
-            stream.close()
+        os.close(outsider)
 
 
-def test_writing_after_the_reader_closed_is_a_broken_pipe(lab):
-    both_open(lab)
-    lab.close_reader()
-    s = lab.write("anyone?")
-    s = lab.wait_for(lambda s: s.writing is None)
-    assert s.last_write == "BrokenPipeError after 0 of 7 bytes (no reader)"
-    assert s.writer == OPEN  # the write failed; the descriptor is still open
+def test_without_wchan_a_call_is_never_called_blocked(lab, monkeypatch):
+    monkeypatch.setattr(explorer_module, "WCHAN", "/nonexistent/{pid}/{tid}")
+    start = time.monotonic()
+    lab.open("reader")
+    assert time.monotonic() - start < 3
+    reader = proc(lab, "reader")
+    assert (reader.state, reader.kind, reader.waits_for) == ("opening", "busy", None)
 
 
-def test_data_waits_for_a_reader_that_reopens_while_the_writer_stays(lab):
-    both_open(lab)
-    lab.write("kept")
-    lab.wait_for(lambda s: s.writing is None)
-    lab.close_reader()
-    lab.open_reader()  # the writer is there: returns at once
-    s = lab.wait_for(lambda s: s.reader == OPEN)
-    assert lab.read(100).last_read_data == b"kept"
-    assert s.writer == OPEN
+def test_a_call_whose_thread_has_ended_is_not_taken_for_settled(monkeypatch):
+    """A writer killed by SIGPIPE loses its thread before its exit is reaped: wait for the exit."""
+    p = explorer_module._Proc("writer 2", "writer", "default")
+    p.pid = os.getpid()
+    p.call = {"op": "write", "thread": 2**22 + 1, "seen": 0, "since": time.monotonic() - 10}  # > pid_max
+    assert not p.asleep()
+    monkeypatch.setattr(explorer_module, "WCHAN", "/nonexistent/{pid}/{tid}")  # a system without wchan
+    assert p.asleep()
 
 
-@pytest.mark.parametrize("role", ["reader", "writer"])
-def test_giving_up_waiting_in_open(lab, role):
-    getattr(lab, f"open_{role}")()
-    lab.wait_for(lambda s: getattr(s, role) == WAITING)
-    s = getattr(lab, f"close_{role}")()
-    assert getattr(s, role) == CLOSED and s.waiting == "nobody"
-    assert any("gave up waiting in open()" in line for line in lab.log)
-    # and the end can open again, normally
-    getattr(lab, f"open_{role}")()
-    lab.wait_for(lambda s: getattr(s, role) == WAITING)
-    lab.open_reader() if role == "writer" else lab.open_writer()
-    lab.wait_for(lambda s: s.reader == OPEN and s.writer == OPEN)
+def test_interrupting_the_kernel_does_not_reach_the_processes(lab):
+    assert all(os.getsid(p) != os.getsid(0) for p in map(lambda n: pid(lab, n), lab.names))
+    lab.open("reader")
+    os.kill(pid(lab, "reader"), signal.SIGINT)  # even sent to it directly, it is ignored
+    assert lab.open("writer 1").result == "fd 3"
 
 
-def test_an_open_that_fails_is_reported_at_once(lab):
-    lab.fifo.unlink()  # someone removed the FIFO: open() fails with ENOENT instead of waiting
-    t0 = time.monotonic()
-    s = lab.open_writer()
-    assert time.monotonic() - t0 < 3  # not the 5 s an unanswered action would take
-    assert s.writer == CLOSED and s.waiting == "nobody"
-    assert lab.log[-1] == "[writer] open() failed: ENOENT"
-    assert lab.why_not("open_writer") is None
+@pytest.mark.parametrize("experiment", EXPERIMENTS, ids=[e[0][:30] for e in EXPERIMENTS])
+def test_every_guided_experiment_shows_its_answer(lab, experiment):
+    set_up(lab, experiment)
+    for step in experiment[4].split(";"):
+        run_step(lab, step)
+    state = lab.state()
+    shown = repr(state) + "\n" + "\n".join(map(repr, state.calls))
+    for expected in experiment[6]:
+        assert expected in shown, f"{experiment[0]}: {expected!r} not in\n{shown}"
 
 
-def test_wait_for_is_bounded(lab):
-    lab.open_reader()
-    t0 = time.monotonic()
-    with pytest.raises(FifoTimeoutError, match="reader: waiting in open"):
-        lab.wait_for(lambda s: s.reader == OPEN, timeout=0.5)
-    assert time.monotonic() - t0 < 3
+def test_shutdown_ends_everything_even_while_blocked_and_twice():
+    lab = FifoExplorer(writers=2)
+    lab.open("writer 1")
+    lab.open("reader", nonblock=True)
+    lab.write("writer 1", b"z" * 100_000)
+    pids, folder = [pid(lab, n) for n in lab.names], lab.fifo.parent
+    lab.shutdown()
+    lab.shutdown()
+    assert gone_within(pids) and not folder.exists()
+    assert repr(lab.state()) == "FIFO my_pipe: the explorer is shut down (processes ended, FIFO removed)"
+    assert lab.why_not("reader", "open") == "the explorer is shut down"
+    with pytest.raises(ExplorerError):
+        lab.add("writer")
 
 
-def test_an_interrupt_of_the_kernel_does_not_stop_the_children(lab):
-    for pid in pids_of(lab):
-        os.kill(pid, signal.SIGINT)
-    time.sleep(0.3)
-    assert lab.alive_processes == 2
-    both_open(lab)
-
-
-def test_bytes_in_pipe_reads_either_end():
-    r, w = os.pipe()
-    try:
-        os.write(w, b"abc")
-        if LINUX:
-            assert bytes_in_pipe(r) == 3 and bytes_in_pipe(w) == 3
-    finally:
-        os.close(r)
-        os.close(w)
-    assert bytes_in_pipe(r) is None  # a closed descriptor: unknown, no exception
-
-
-# --------------------------------------------------------------------------
-# Cleanup
-# --------------------------------------------------------------------------
-
-
-def test_close_ends_everything_even_while_blocked_and_is_idempotent():
-    lab = FifoExplorer()
-    pids, directory = pids_of(lab), lab.fifo.parent
-    both_open(lab)
-    fill_and_block(lab)  # the writer is stuck in write()
-    lab.close()
-    lab.close()
-    assert gone_within(pids) and not directory.exists()
-    assert lab.closed and lab.alive_processes == 0
-    assert lab.describe().endswith("explorer: closed (both processes have ended, the FIFO is removed)")
-    assert lab.why_not("open_reader") == "the explorer is closed"
-    with pytest.raises(ExplorerError, match="explorer is closed"):
-        lab.open_reader()
-
-
-def test_with_block_cleans_up_even_with_a_waiting_open():
+def test_with_block_and_garbage_collection_clean_up():
     with FifoExplorer() as lab:
-        pids, directory = pids_of(lab), lab.fifo.parent
-        lab.open_reader()
-    assert gone_within(pids) and not directory.exists()
-
-
-def test_garbage_collection_cleans_up():
+        lab.open("reader")
+        pids, folder = [pid(lab, n) for n in lab.names], lab.fifo.parent
+    assert gone_within(pids) and not folder.exists()
     lab = FifoExplorer()
-    pids, directory = pids_of(lab), lab.fifo.parent
-    lab.open_writer()
+    lab.open("writer 1")
+    pids, folder = [pid(lab, n) for n in lab.names], lab.fifo.parent
     del lab
     gc.collect()
-    assert gone_within(pids) and not directory.exists()
+    assert gone_within(pids) and not folder.exists()
 
 
-CREATE_AND_DIE = """
+KERNEL = """
 import json, os, signal, sys
 from ipc_helpers.explorer import FifoExplorer
-lab = FifoExplorer(lifetime={lifetime})
-lab.open_reader()
-print(json.dumps({{"pids": [p.pid for p in lab._procs.values()], "fifo": str(lab.fifo)}}), flush=True)
+lab = FifoExplorer(writers=2)
+lab.open("reader")
+print(json.dumps({{"pids": [p.pid for p in lab.state().processes], "fifo": str(lab.fifo)}}), flush=True)
 {ending}
 """
 
 
 @pytest.mark.parametrize(
-    "ending",
-    ["os.kill(os.getpid(), signal.SIGKILL)", "sys.exit(0)"],
-    ids=["killed", "exits-without-close"],
+    "ending", ["os.kill(os.getpid(), signal.SIGKILL)", "os.killpg(0, signal.SIGKILL)", "sys.exit(0)"]
 )
-def test_a_vanished_kernel_leaves_no_process_and_no_fifo(ending, tmp_path):
+def test_a_kernel_that_dies_leaves_no_process_and_no_fifo(ending, tmp_path):
+    # start_new_session: killpg must not reach the test run itself
     out = subprocess.run(
-        [sys.executable, "-c", CREATE_AND_DIE.format(lifetime=3600, ending=ending)],
+        [sys.executable, "-c", KERNEL.format(ending=ending)],
         capture_output=True,
         text=True,
         timeout=30,
-        stdin=subprocess.DEVNULL,
         cwd=tmp_path,
+        start_new_session=True,
     )
     info = json.loads(out.stdout.splitlines()[0])
-    assert gone_within(info["pids"]), "children outlived their kernel"
+    assert gone_within(info["pids"]), "processes outlived their kernel"
     deadline = time.monotonic() + 5
-    while os.path.exists(info["fifo"]) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    while os.path.exists(os.path.dirname(info["fifo"])) and time.monotonic() < deadline:
+        time.sleep(0.02)
     assert not os.path.exists(os.path.dirname(info["fifo"]))
 
 
-def test_children_have_a_lifetime_safety_net():
-    lab = FifoExplorer(lifetime=2)
-    try:
-        pids = pids_of(lab)
-        assert gone_within(pids, 10), "the alarm did not end the children"
-        s = lab.wait_for(lambda s: lab.why_not("open_reader") is not None, timeout=5)
-        assert lab.why_not("open_reader") == "the reader process has ended"
-        assert s.reader == NOT_STARTED
-        assert any("process ended (exit status -14)" in line for line in lab.log)  # SIGALRM
-    finally:
-        lab.close()
-
-
-# --------------------------------------------------------------------------
-# The widgets
-# --------------------------------------------------------------------------
-
-ipywidgets = pytest.importorskip("ipywidgets")
-
-
-def find(box, css: str):
-    stack = [box]
-    while stack:
-        widget = stack.pop()
-        if css in widget._dom_classes:
-            return widget
-        stack.extend(getattr(widget, "children", ()))
-    raise LookupError(css)
-
-
-def text_of(widget) -> str:
-    return html.unescape(re.sub(r"<[^>]+>", "", widget.value))
-
-
-BUTTONS = [
-    "ipc-open-reader",
-    "ipc-open-writer",
-    "ipc-write",
-    "ipc-read",
-    "ipc-close-reader",
-    "ipc-close-writer",
-]
-
-
-def enabled(box) -> set[str]:
-    return {css for css in BUTTONS if not find(box, css).disabled}
-
-
-@pytest.fixture
-def ui():
-    box = explorer_ui()
-    pids = pids_of(box.explorer)
-    try:
-        yield box
-    finally:
-        box.explorer.close()
-        assert gone_within(pids)
-
-
-def test_the_dom_contract(ui):
-    assert "ipc-explorer" in ui._dom_classes
-    for css in [*BUTTONS, "ipc-state", "ipc-log"]:
-        find(ui, css)
-    state = text_of(find(ui, "ipc-state"))
-    for line in ["reader: not started", "writer: not started", "bytes in pipe: 0", "last read: nothing yet"]:
-        assert line in state.splitlines()
-    assert enabled(ui) == {"ipc-open-reader", "ipc-open-writer"}
-    assert find(ui, "ipc-write").tooltip == "open the writer first"
-    assert "write</b>: open the writer first" in find(ui, "ipc-hints").value
-
-
-def test_clicking_through_the_scenario(ui):
-    state, log = find(ui, "ipc-state"), find(ui, "ipc-log")
-    find(ui, "ipc-open-reader").click()
-    assert "reader: waiting in open" in text_of(state)
-    assert enabled(ui) == {"ipc-open-writer", "ipc-close-reader"}
-    assert "waits: no writer yet" in text_of(log)
-
-    find(ui, "ipc-open-writer").click()
-    assert {"reader: open", "writer: open"} <= set(text_of(state).splitlines())
-    assert enabled(ui) == {"ipc-write", "ipc-read", "ipc-close-reader", "ipc-close-writer"}
-
-    find(ui, "ipc-write-data").value = "hello"
-    find(ui, "ipc-write").click()
-    assert "bytes in pipe: 5" in text_of(state) or not LINUX
-    assert "last write: 5 bytes written" in text_of(state)
-
-    find(ui, "ipc-read").click()
-    assert "last read: b'hello' (5 bytes)" in text_of(state)
-    find(ui, "ipc-read").click()
-    assert "last read: would block" in text_of(state)
-
-    find(ui, "ipc-close-writer").click()
-    find(ui, "ipc-read").click()
-    assert "last read: b'' (end of file" in text_of(state)
-    find(ui, "ipc-close-reader").click()
-    assert {"reader: closed", "writer: closed"} <= set(text_of(state).splitlines())
-    assert enabled(ui) == {"ipc-open-reader", "ipc-open-writer"}
-    assert "[reader] close(): the reader no longer has the FIFO open" in text_of(log)
-
-
-@pytest.mark.skipif(not LINUX, reason="byte counts are Linux pipe behaviour")
-def test_clicking_a_blocking_write_then_closing_the_reader(ui):
-    state, log = find(ui, "ipc-state"), find(ui, "ipc-log")
-    find(ui, "ipc-open-reader").click()
-    find(ui, "ipc-open-writer").click()
-    find(ui, "ipc-write-amount").value = 100_000
-    find(ui, "ipc-write").click()
-    text = text_of(state)
-    assert "waiting: the writer, blocked in write() until the reader makes room" in text
-    assert "writer: open" in text.splitlines() and "bytes in pipe: 65536" in text
-    assert enabled(ui) == {"ipc-read", "ipc-close-reader"}
-    assert find(ui, "ipc-close-writer").tooltip.startswith("the writer is blocked in write()")
-
-    find(ui, "ipc-close-reader").click()
-    assert "BrokenPipeError (EPIPE)" in text_of(log)
-    assert "last write: BrokenPipeError after 65536 of 100000 bytes (no reader)" in text_of(state)
-    assert enabled(ui) == {"ipc-open-reader", "ipc-write", "ipc-close-writer"}
-
-
-@pytest.mark.skipif(not LINUX, reason="byte counts are Linux pipe behaviour")
-def test_the_display_follows_a_blocked_write_that_finishes_after_a_later_click(ui):
-    state = find(ui, "ipc-state")
-    find(ui, "ipc-open-reader").click()
-    find(ui, "ipc-open-writer").click()
-    find(ui, "ipc-write-amount").value = 100_000
-    find(ui, "ipc-write").click()  # no refresh, no wait_for: the display is right after the click
-    text = text_of(state)
-    assert "bytes in pipe: 65536" in text and "last write: in progress (100000 bytes)" in text
-    assert enabled(ui) == {"ipc-read", "ipc-close-reader"}
-    find(ui, "ipc-read-size").value = 4096
-    find(ui, "ipc-read").click()  # the writer moves on, then sleeps again
-    text = text_of(state)
-    assert "waiting: the writer, blocked in write() until the reader makes room" in text
-    assert f"bytes in pipe: {ui.explorer.refresh().bytes_in_pipe}" in text
-    find(ui, "ipc-read-size").value = 65536
-    find(ui, "ipc-read").click()  # now the write finishes, and this click shows it
-    text = text_of(state)
-    assert "last write: 100000 bytes written" in text and "waiting: nobody" in text
-    assert "bytes in pipe: 30368" in text  # 100000 - 4096 - 65536
-    assert "[writer] write() returned: all 100000 bytes went into the pipe" in text_of(find(ui, "ipc-log"))
-    assert enabled(ui) == {"ipc-write", "ipc-read", "ipc-close-reader", "ipc-close-writer"}
-
-
-def test_clicking_a_disabled_button_explains_instead_of_failing(ui):
-    find(ui, "ipc-read").click()  # a browser would not let you; Python's click() does
-    assert "[explorer] cannot read: open the reader first" in text_of(find(ui, "ipc-log"))
-    assert "reader: not started" in text_of(find(ui, "ipc-state"))
-
-
-def test_closing_the_explorer_disables_the_widgets(ui):
-    pids = pids_of(ui.explorer)
-    ui.explorer.close()
-    assert gone_within(pids)
-    assert enabled(ui) == set() and find(ui, "ipc-refresh").disabled
-    assert "explorer: closed" in text_of(find(ui, "ipc-state"))
-
-
-def test_a_ui_over_an_existing_explorer_shows_its_state(lab):
-    lab.open_reader()
-    box = explorer_ui(lab)
-    assert box.explorer is lab
-    assert "reader: waiting in open" in text_of(find(box, "ipc-state"))
-    lab.open_writer()  # driven from code: the widgets follow
-    assert "writer: open" in text_of(find(box, "ipc-state")).splitlines()
-    assert "open() returned" in text_of(find(box, "ipc-log"))
-    assert enabled(box) == {"ipc-write", "ipc-read", "ipc-close-reader", "ipc-close-writer"}
+def test_processes_end_themselves_after_their_lifetime():
+    with FifoExplorer(lifetime=1) as lab:
+        pids = [pid(lab, n) for n in lab.names]
+        assert gone_within(pids, 10)
+        deadline = time.monotonic() + 5  # the explorer learns it from waitpid, a moment later
+        while any(p.kind != "killed" for p in lab.state().processes) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert [p.state for p in lab.state().processes] == ["killed by SIGALRM"] * 2

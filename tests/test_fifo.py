@@ -14,19 +14,11 @@ import time
 from pathlib import Path
 
 import pytest
+import support
+from support import Workspace, launch_reader, launch_writer, open_fifo, path_kind, temp_fifo
 
 import ipc_helpers
-from ipc_helpers import (
-    FifoTimeoutError,
-    NotAFifoError,
-    Workspace,
-    launch_writer,
-    make_fifo,
-    open_fifo,
-    path_kind,
-    read_all,
-    temp_fifo,
-)
+from ipc_helpers import FifoTimeoutError, NotAFifoError, make_fifo, read_all
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs os.mkfifo (not on Windows)")
 
@@ -359,7 +351,7 @@ def test_open_fifo_read_end_waits_for_writer_and_is_blocking(tmp_path, timeout):
 @pytest.mark.parametrize("timeout", [None, 10])
 def test_open_fifo_write_end_waits_for_reader(tmp_path, timeout):
     p = make_fifo(tmp_path / "f")
-    with ipc_helpers.launch_reader(p, delay_before_open=0.3) as reader:
+    with launch_reader(p, delay_before_open=0.3) as reader:
         start = time.monotonic()
         fd = open_fifo(p, "w", timeout=timeout)
         assert time.monotonic() - start >= 0.25
@@ -536,14 +528,14 @@ def test_bytes_waiting_counts_unread_bytes_on_either_end(tmp_path):
     r = os.open(p, os.O_RDONLY | os.O_NONBLOCK)
     w = os.open(p, os.O_WRONLY | os.O_NONBLOCK)
     try:
-        assert ipc_helpers.bytes_waiting(r) == 0
+        assert support.bytes_waiting(r) == 0
         os.write(w, b"x" * 1234)
-        assert ipc_helpers.bytes_waiting(r) == ipc_helpers.bytes_waiting(w) == 1234
+        assert support.bytes_waiting(r) == support.bytes_waiting(w) == 1234
         assert os.stat(p).st_size == 0  # the file system never sees the data
         os.read(r, 1000)
-        assert ipc_helpers.bytes_waiting(r) == 234
+        assert support.bytes_waiting(r) == 234
     finally:
         os.close(r)
         os.close(w)
     with pytest.raises(OSError):
-        ipc_helpers.bytes_waiting(r)
+        support.bytes_waiting(r)

@@ -1,27 +1,14 @@
-"""Unit tests for ipc_helpers.framing: length-prefixed and newline-delimited messages."""
+"""Unit tests for support.framing: the length-prefixed messages of the load and fault tests."""
 
 from __future__ import annotations
 
 import os
-import threading
 
 import pytest
+from support import TruncatedMessageError, launch_writer, open_fifo
+from support.framing import HEADER, frame, read_exactly, recv_frame, send_frame, split_frames
 
-from ipc_helpers import TruncatedMessageError, launch_writer, make_fifo, open_fifo
-from ipc_helpers.encoding import wait_until_taken
-from ipc_helpers.framing import (
-    HEADER,
-    LineSplitter,
-    UnterminatedLineError,
-    encode_line,
-    frame,
-    read_exactly,
-    recv_frame,
-    recv_lines,
-    send_frame,
-    send_line,
-    split_frames,
-)
+from ipc_helpers import make_fifo
 
 
 @pytest.fixture
@@ -106,89 +93,3 @@ def test_split_frames():
         split_frames(frame(b"abc")[:-1])
     with pytest.raises(TruncatedMessageError):
         split_frames(frame(b"a") + b"\x00")
-
-
-# --- newline delimiter ---------------------------------------------------------
-
-
-def test_encode_line_adds_newline_and_encodes_utf8():
-    assert encode_line("你好") == "你好\n".encode()
-    assert encode_line(b"raw") == b"raw\n"
-    assert encode_line("") == b"\n"
-
-
-def test_encode_line_refuses_a_newline_inside():
-    with pytest.raises(ValueError, match="newline"):
-        encode_line("two\nlines")
-    with pytest.raises(ValueError):
-        encode_line(b"a\nb")
-
-
-def test_line_splitter_reassembles_lines_cut_anywhere():
-    data = b"".join(encode_line(m) for m in ["你好，命名管道", "second", "", "third"])
-    for size in [1, 2, 3, 5, 7, 100]:
-        splitter = LineSplitter()
-        lines = []
-        for i in range(0, len(data), size):
-            lines += splitter.feed(data[i : i + size])
-        splitter.finish()
-        assert [line.decode() for line in lines] == ["你好，命名管道", "second", "", "third"]
-        assert splitter.pending == b""
-
-
-def test_line_splitter_finish_raises_on_unterminated_line():
-    splitter = LineSplitter()
-    assert splitter.feed(b"complete\npartial") == [b"complete"]
-    assert splitter.pending == b"partial"
-    with pytest.raises(TruncatedMessageError) as info:
-        splitter.finish()
-    assert isinstance(info.value, UnterminatedLineError)
-    assert info.value.partial == b"partial"
-    assert info.value.received == 7
-    assert info.value.expected is None
-    assert "7 bytes" in str(info.value)
-
-
-def test_send_line_and_recv_lines_through_a_pipe(pipe):
-    for m in ["one", "二", "three"]:
-        send_line(pipe["w"], m)
-    close_writer(pipe)
-    assert list(recv_lines(pipe["r"], read_size=2)) == [b"one", "二".encode(), b"three"]
-
-
-def test_recv_lines_raises_after_the_complete_lines(pipe):
-    os.write(pipe["w"], b"a\nb\ncut")
-    close_writer(pipe)
-    got = []
-    with pytest.raises(UnterminatedLineError):
-        for line in recv_lines(pipe["r"]):
-            got.append(line)
-    assert got == [b"a", b"b"]
-
-
-def test_recv_lines_through_a_fifo_with_writes_cut_mid_line(tmp_path):
-    data = b"".join(encode_line(m) for m in ["你好，命名管道", "second message", "third"])
-    p = make_fifo(tmp_path / "f")
-    with launch_writer(p, data, parts=[5, 9, len(data) - 14], wait_until_read=True) as w:
-        fd = open_fifo(p, "r", timeout=10)
-        try:
-            lines = [line.decode() for line in recv_lines(fd, read_size=8)]
-        finally:
-            os.close(fd)
-        assert w.wait(10) == 0
-    assert lines == ["你好，命名管道", "second message", "third"]
-
-
-def test_recv_lines_blocks_while_a_writer_is_open(pipe):
-    got: list[bytes] = []
-    t = threading.Thread(target=lambda: got.extend(recv_lines(pipe["r"])), daemon=True)
-    t.start()
-    send_line(pipe["w"], "first")
-    # The thread took the line and sleeps in read() again (Linux names where: /proc/TID/wchan).
-    assert wait_until_taken(pipe["w"], t.native_id, timeout=10) == "read"
-    assert t.is_alive()  # still waiting: the writer has not closed
-    assert got == [b"first"]
-    close_writer(pipe)
-    t.join(10)
-    assert not t.is_alive()
-    assert got == [b"first"]

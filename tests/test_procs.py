@@ -1,4 +1,4 @@
-"""Unit tests for launch_writer, launch_reader, run_script and ChildProcess."""
+"""Unit tests for the test machinery (tests/support): launch_writer, launch_reader, ChildProcess."""
 
 from __future__ import annotations
 
@@ -8,20 +8,18 @@ import time
 
 import pytest
 from helpers import alive
-
-from ipc_helpers import (
+from support import (
     ChildProcess,
-    FifoTimeoutError,
     PeerError,
     blocked_in,
     launch_reader,
     launch_writer,
-    make_fifo,
     open_fifo,
-    read_all,
     run_script,
     wait_until_blocked,
 )
+
+from ipc_helpers import FifoTimeoutError, make_fifo, read_all
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs os.mkfifo (not on Windows)")
 
@@ -151,7 +149,7 @@ def test_wait_until_blocked_returns_with_all_output_printed_before(tmp_path):
 
 
 def test_wait_until_blocked_without_wchan_gives_it_half_a_second(monkeypatch):
-    import ipc_helpers.procs as procs
+    import support.procs as procs
 
     monkeypatch.setattr(procs, "_wchan_works", lambda: False)  # as on macOS
     start = time.monotonic()

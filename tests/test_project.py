@@ -105,6 +105,9 @@ def test_sanitize_rules_do_what_they_say():
         "<N> CPUs, pid_max <N>: PIDs up to <N> digits"
     )
     assert sanitize("cannot open client-48213: No such device") == "cannot open client-<PID>: No such device"
+    assert sanitize('<img src="data:image/png;base64,iVBOR+pid12/x=" alt="Timeline: 2 s">') == (
+        '<img src="data:image/png;base64,<PNG>" alt="Timeline: 2 s">'
+    ), "the whole PNG, even where an earlier rule rewrote part of it; the alt text stays"
     assert (
         sanitize("5 sockets, 22 bytes, /tmp/other, 3 s, rapid 4")
         == "5 sockets, 22 bytes, /tmp/other, 3 s, rapid 4"

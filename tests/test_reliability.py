@@ -33,16 +33,10 @@ import zlib
 
 import pytest
 from helpers import alive
+from support import PeerError, TruncatedMessageError, launch_reader, launch_writer, open_fifo
+from support.framing import HEADER, frame, recv_frame, send_frame
 
-from ipc_helpers import (
-    PeerError,
-    TruncatedMessageError,
-    launch_reader,
-    launch_writer,
-    make_fifo,
-    open_fifo,
-)
-from ipc_helpers.framing import HEADER, frame, recv_frame, send_frame
+from ipc_helpers import make_fifo
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs os.mkfifo (not on Windows)")
 
@@ -165,7 +159,9 @@ def test_reader_dies_launched_writer_reports_it(tmp_path):
 # whatever the interrupt leaves behind cannot hide in the test process.
 CTRL_C_CHILD = r"""
 import json, os, sys, threading
-from ipc_helpers import launch_writer, open_fifo, read_all, temp_fifo
+sys.path.insert(0, os.environ["IPC_TESTS_DIR"])  # the test machinery in tests/support
+from support import launch_writer, open_fifo, temp_fifo
+from ipc_helpers import read_all
 
 what, timeout = sys.argv[1], (None if sys.argv[2] == "none" else float(sys.argv[2]))
 
@@ -366,7 +362,8 @@ def chunks_of(writer: int, number: int, data: bytes, limit: int) -> list[bytes]:
 
 WRITER_SCRIPT = (
     "import hashlib, os, signal, struct, sys, zlib\n"
-    "from ipc_helpers.framing import send_frame\n"
+    "sys.path.insert(0, os.environ['IPC_TESTS_DIR'])  # the test machinery in tests/support\n"
+    "from support.framing import send_frame\n"
     f"CHUNK = struct.Struct({CHUNK.format!r})\n"
     f"CHUNK_DATA = {CHUNK_DATA}\n"
     + inspect.getsource(size_of)

@@ -16,26 +16,18 @@ from __future__ import annotations
 import ast
 import json
 import os
+import shutil
 import stat
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
+import support.fifo_tools as fifo_tools
+from support import PeerError, launch_reader, launch_writer, open_fifo, run_script, temp_fifo
 
 import ipc_helpers.fifo as fifo_module
-from ipc_helpers import (
-    NotAFifoError,
-    PeerError,
-    Workspace,
-    launch_reader,
-    launch_writer,
-    make_fifo,
-    open_fifo,
-    read_all,
-    run_script,
-    temp_fifo,
-)
+from ipc_helpers import NotAFifoError, make_fifo, private_dir, read_all
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs os.mkfifo (not on Windows)")
 
@@ -62,26 +54,27 @@ def assert_private(fifo: Path) -> None:
     assert st.st_uid == dst.st_uid == os.geteuid()
 
 
-def test_temp_fifo_is_owner_only_even_with_umask_0(permissive_umask):
-    with temp_fifo() as fifo:
-        assert_private(fifo)
-
-
-def test_workspace_fifo_is_owner_only_even_with_umask_0(permissive_umask):
-    with Workspace() as ws:
-        assert_private(ws.fifo())
-        assert_private(ws.fifo("second"))
+def test_a_fifo_in_private_dir_is_owner_only_even_with_umask_0(permissive_umask):
+    folder = private_dir()
+    try:
+        assert_private(make_fifo(folder / "my_pipe"))
+        assert_private(make_fifo(folder / "second"))
+    finally:
+        shutil.rmtree(folder)
 
 
 def test_make_fifo_default_mode_is_owner_only(tmp_path, permissive_umask):
     assert stat.S_IMODE(os.lstat(make_fifo(tmp_path / "f")).st_mode) == 0o600
 
 
-def test_temporary_directories_are_unpredictable_and_not_shared():
-    with Workspace() as a, Workspace() as b:
-        assert a.path != b.path
-        assert a.path.parent == b.path.parent
-        assert len(a.path.name) > len(fifo_module.TEMP_PREFIX) + 4  # a random part
+def test_private_dirs_are_unpredictable_and_not_shared():
+    a, b = private_dir(), private_dir()
+    try:
+        assert a != b and a.parent == b.parent
+        assert len(a.name) > len(fifo_module.TEMP_PREFIX) + 4  # a random part
+    finally:
+        a.rmdir()
+        b.rmdir()
 
 
 # ==========================================================================
@@ -246,7 +239,7 @@ def test_open_fifo_refuses_a_symlink_swapped_in_after_the_check(tmp_path, victim
     """The race: the path is a FIFO when checked, a symlink when opened (O_NOFOLLOW stops it)."""
     link = tmp_path / "my_pipe"
     os.symlink(victim, link)
-    monkeypatch.setattr(fifo_module, "_require_fifo", lambda path: None)  # "the check passed"
+    monkeypatch.setattr(fifo_tools, "_require_fifo", lambda path: None)  # "the check passed"
     with pytest.raises(NotAFifoError):
         open_fifo(link, "w")
     with pytest.raises(NotAFifoError):

@@ -346,6 +346,22 @@ def test_figure_alt_texts_are_units_and_are_translated():
     ].metadata["image/png"]
 
 
+def test_a_translated_alt_reaches_the_figures_html_and_plain_text_copies():
+    from ipc_helpers import draw
+
+    bundle, metadata = draw.Picture(b"\x89PNG", "Writer waits.")._repr_mimebundle_()
+    cell = nbformat.v4.new_code_cell("draw.timeline(lanes, alt='Writer waits.')")
+    cell.outputs = [nbformat.v4.new_output("display_data", data=bundle, metadata=metadata)]
+    cell.outputs[0].metadata["image/png"]["alt"] = "写入进程在等待 <读取进程> & \"x\"。"
+    t.sync_picture_alts(cell)
+    data = cell.outputs[0].data
+    assert data["text/html"] == (
+        f'<img src="data:image/png;base64,{bundle["image/png"]}" '
+        'alt="写入进程在等待 &lt;读取进程&gt; &amp; &quot;x&quot;。">'
+    )
+    assert data["text/plain"] == "写入进程在等待 <读取进程> & \"x\"。"
+
+
 def test_cells_with_ipython_syntax_keep_their_code():
     code = "!ls scripts  # not translated: a shell command\n# list the scripts\n%time x = 1\n"
     assert units(t.split_code(code)) == [("comment", "list the scripts")]

@@ -322,6 +322,17 @@ def output_alts(cell) -> list[tuple[dict, Unit]]:
     return found
 
 
+def sync_picture_alts(cell) -> None:
+    """Give a figure's HTML copy and plain-text fallback (ipc_helpers.draw.Picture) its PNG's alt."""
+    for output in cell.get("outputs", []):
+        alt = output.get("metadata", {}).get("image/png", {}).get("alt")
+        data = output.get("data", {})
+        if isinstance(alt, str) and isinstance(data.get("text/html"), str):
+            attribute = f'alt="{html.escape(alt)}"'
+            data["text/html"] = re.sub(r'alt="[^"]*"', attribute.replace("\\", "\\\\"), data["text/html"])
+            data["text/plain"] = alt
+
+
 def cell_pieces(cell) -> list[Piece]:
     if cell.cell_type == "markdown":
         return split_markdown(cell.source)
@@ -678,6 +689,7 @@ def translate_notebook(
         cell.source = text
         for meta, unit in output_alts(cell):
             meta["alt"] = lookup(cat, unit, problems, fallback)
+        sync_picture_alts(cell)
     banner = Unit("paragraph", BANNER, wrap=True)
     line = lookup(common, banner, problems, fallback).format(
         english=f"../{chapter}.ipynb", glossary="../glossary.md"

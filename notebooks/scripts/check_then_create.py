@@ -11,7 +11,7 @@ between looking and creating, so a second copy started meanwhile sees the same
 
 With --safe it follows the recipe of chapter 03 instead: after Enter it calls
 os.mkfifo first and, if the name is taken, accepts it only if os.lstat says
-it is a FIFO.
+it is a FIFO that belongs to this user (st_uid).
 """
 
 import argparse
@@ -46,6 +46,9 @@ else:
         os.mkfifo(args.path, 0o600)
         print(f"{me}: created {name!r}")
     except FileExistsError:
-        if not stat.S_ISFIFO(os.lstat(args.path).st_mode):  # lstat: a link is not followed
+        st = os.lstat(args.path)  # lstat: a link is described, not followed
+        if not stat.S_ISFIFO(st.st_mode):
             sys.exit(f"{me}: {name!r} exists and is not a FIFO; left it alone")
-        print(f"{me}: {name!r} was already there, a FIFO: using it")
+        if st.st_uid != os.geteuid():  # the user id this process runs as
+            sys.exit(f"{me}: {name!r} is a FIFO of another user; left it alone")
+        print(f"{me}: {name!r} was already there, a FIFO of yours: using it")

@@ -12,8 +12,9 @@ runs all cells from the Run menu and checks the page:
 - sliders and buttons can be used: nudging each slider (arrow key) and clicking each
   button must not make the kernel report an exception from a widget callback, nor
   keep it busy for more than 30 s;
-- the FIFO explorer of chapter 09 changes its displayed state on clicks as its unit
-  tests say (CSS classes from the docstring of ``ipc_helpers.explorer.explorer_ui``);
+- the FIFO explorer of chapter 10 redraws its picture on clicks as its unit tests say: two
+  writers and a reader blocked in read(), then a guided experiment (the DOM contract is in the
+  docstring of ``ipc_helpers.explorer_view.explorer_ui``);
 - every Mermaid diagram in a Markdown cell renders as a picture (JupyterLab 4 draws it as an
   ``img`` inside ``.jp-RenderedMermaid``), none shows a syntax error, and every image in an
   output (the matplotlib figures) has loaded, is not blank and has a text alternative;
@@ -39,7 +40,7 @@ import pytest
 from _jlab import NOTEBOOKS, JupyterLab, pids_with_arg, png_summary
 
 NOTEBOOK_NAMES = sorted(p.name for p in NOTEBOOKS.glob("[0-9][0-9]-*.ipynb"))
-EXPLORER = "09-fifo-explorer.ipynb"
+EXPLORER = "10-fifo-explorer.ipynb"
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 OPEN_TIMEOUT = 90  # s: page load and kernel start, on a busy 2-core machine
 RUN_TIMEOUT = 300  # s: all cells of one notebook (nbval allows 60 s per cell)
@@ -497,37 +498,11 @@ def test_notebook_runs_and_renders_in_jupyterlab(lab, browser_context, screensho
             lab.shutdown_all_kernels()
 
 
-# --- Chapter 09: the explorer must respond to clicks. The CSS classes are the DOM contract in the
-# docstring of ipc_helpers.explorer.explorer_ui; the steps are the scenario of
-# tests/test_explorer.py::test_clicking_through_the_scenario, clicked in the page.
-
-EXPLORER_BUTTONS = [
-    "ipc-open-reader",
-    "ipc-open-writer",
-    "ipc-write",
-    "ipc-read",
-    "ipc-close-reader",
-    "ipc-close-writer",
-]
-EXPLORER_START = (
-    ["reader: not started", "writer: not started", "bytes in pipe: 0", "last read: nothing yet"],
-    {"ipc-open-reader", "ipc-open-writer"},
-)
-EXPLORER_STEPS = [
-    # (button clicked, lines the state display must then start with, buttons then enabled or None)
-    ("ipc-open-reader", ["reader: waiting in open"], {"ipc-open-writer", "ipc-close-reader"}),
-    (
-        "ipc-open-writer",
-        ["reader: open", "writer: open"],
-        {"ipc-write", "ipc-read", "ipc-close-reader", "ipc-close-writer"},
-    ),
-    ("ipc-write", ["bytes in pipe: 5"], None),  # the data field holds "hello"
-    ("ipc-read", ["last read: b'hello' (5 bytes)", "bytes in pipe: 0"], None),
-    ("ipc-read", ["last read: would block"], None),
-    ("ipc-close-writer", ["writer: closed"], None),
-    ("ipc-read", ["last read: b'' (end of file"], None),
-    ("ipc-close-reader", ["reader: closed", "writer: closed"], {"ipc-open-reader", "ipc-open-writer"}),
-]
+# --- Chapter 10: the FIFO explorer, clicked as a learner would. The CSS classes are the DOM contract
+# in the docstring of ipc_helpers.explorer_view.explorer_ui; the picture is SVG inside the HTML widget
+# .ipc-explorer-view: one <g class="ipc-proc ipc-KIND" data-name="NAME"> per process, whose texts are
+# name, pid, state and detail; the pipe <g class="ipc-pipe"> with one rect.ipc-fill per page in use;
+# line.ipc-arrow per process that has the FIFO open or is blocked (dashed, with a <title>, if blocked).
 
 EXPLORER_CELLS_JS = """() => {
   const w = window.jupyterapp.shell.currentWidget;
@@ -535,85 +510,151 @@ EXPLORER_CELLS_JS = """() => {
     .filter((i) => i >= 0);
 }"""
 
+PICTURE_JS = """(box) => {
+  const svg = box.querySelector('.ipc-explorer-view svg');
+  if (!svg) return null;
+  const procs = {};
+  svg.querySelectorAll('g.ipc-proc').forEach((g) => {
+    procs[g.dataset.name] = {kind: g.getAttribute('class').split(' ')[1].slice(4),
+                             texts: [...g.querySelectorAll('text')].map((t) => t.textContent)};
+  });
+  const pipe = svg.querySelector('g.ipc-pipe');
+  return {
+    procs,
+    fills: pipe.querySelectorAll('rect.ipc-fill').length,
+    pipe: pipe.querySelector('.ipc-pipe-label').textContent,
+    arrows: [...svg.querySelectorAll('line.ipc-arrow')].map((l) => ({
+      dashed: l.hasAttribute('stroke-dasharray'),
+      title: l.querySelector('title') ? l.querySelector('title').textContent : null})),
+    calls: [...svg.querySelectorAll('text')].map((t) => t.textContent).filter((t) => t.startsWith('-> ')),
+    role: svg.getAttribute('role'),
+    desc: svg.querySelector('desc').textContent,
+    hidden: [...box.querySelectorAll('.ipc-sr-only li')].map((li) => li.textContent),
+    width: svg.getBoundingClientRect().width,
+  };
+}"""
 
-def shows(text: str, expected: list[str]) -> bool:
-    lines = [line.strip() for line in text.splitlines()]
-    return all(any(line.startswith(e) for line in lines) for e in expected)
 
-
-class Explorer:
-    """The explorer box in the page, located by the CSS classes of the DOM contract."""
+class ExplorerPage:
+    """The explorer's box in the page: buttons by row and class, the picture read from its SVG."""
 
     def __init__(self, nb: NotebookPage, cell: int) -> None:
         self.nb = nb
         self.box = nb.page.locator(".jp-Notebook .jp-Cell").nth(cell).locator(".ipc-explorer").first
-        self.state = self.box.locator(".ipc-state").first
 
-    def text(self) -> str:
-        return self.state.inner_text()
+    def picture(self) -> dict | None:
+        return self.box.evaluate(PICTURE_JS)
 
-    def button(self, css: str):
-        return self.box.locator(f"button.{css}, .{css} button").first
+    def button(self, row: str, css: str):
+        return self.box.locator(f".ipc-row-{row.replace(' ', '-')} button.{css}").first
 
-    def enabled(self) -> set[str]:
-        return {css for css in EXPLORER_BUTTONS if not self.button(css).is_disabled()}
+    def enabled(self, row: str) -> list[str]:
+        buttons = self.box.locator(f".ipc-row-{row.replace(' ', '-')} button").all()
+        return [b.inner_text().strip() for b in buttons if not b.is_disabled()]
 
-    def log(self) -> str:
-        log = self.box.locator(".ipc-log").first
-        return log.inner_text()[:1500] if log.count() else "(no .ipc-log element)"
-
-    def check(self, what: str, expected: list[str], enabled: set[str] | None, before: str = "") -> None:
-        shown = wait_until(lambda: shows(self.text(), expected), 5)
-        if not shown and self.box.locator("button.ipc-refresh").count():
-            self.box.locator("button.ipc-refresh").first.click()  # events that arrived meanwhile
-            shown = wait_until(lambda: shows(self.text(), expected), CLICK_TIMEOUT)
+    def click(self, row: str, css: str, expect, what: str) -> dict:
+        """Click, then wait until ``expect(picture)`` holds; fail with the picture and messages if not."""
+        before = self.picture()
+        button = self.button(row, css)
+        if button.count() == 0:
+            self.nb.fail(f"explorer: no button .{css} in the row of {row}")
+        button.click()
+        shown = wait_until(lambda: (p := self.picture()) is not None and expect(p) and p, CLICK_TIMEOUT)
         errors = self.nb.check_callback_errors()
         if not shown or errors:
+            message = self.box.locator(".ipc-message").first.inner_text()
             self.nb.fail(
-                f"explorer: {what}: the state display should show {expected}.\n"
-                f"--- before:\n{before}\n--- now:\n{self.text()}\n--- event log:\n{self.log()}\n"
-                f"--- kernel errors: {errors or 'none'}"
+                f"explorer: after {what}, the picture does not show what it should.\n--- before: {before}\n"
+                f"--- now: {self.picture()}\n--- message: {message!r}\n--- kernel errors: {errors or 'none'}"
             )
-        if enabled is not None and self.enabled() != enabled:
-            self.nb.fail(
-                f"explorer: {what}: enabled buttons are {sorted(self.enabled())}, expected {sorted(enabled)}"
-            )
+        return shown
 
 
 @pytest.mark.timeout(OPEN_TIMEOUT + RUN_TIMEOUT + 180)
-def test_fifo_explorer_responds_to_clicks(lab, browser_context, screenshots):
+def test_fifo_explorer_two_writers_and_a_blocked_reader(lab, browser_context, screenshots):
     if EXPLORER not in NOTEBOOK_NAMES:
-        pytest.skip(f"notebooks/{EXPLORER} does not exist yet (chapter 09 provides the explorer)")
+        pytest.skip(f"notebooks/{EXPLORER} does not exist")
     nb = None
     try:
         nb = open_and_check(lab, browser_context, EXPLORER, screenshots=None)
         cells = nb.page.evaluate(EXPLORER_CELLS_JS)
         if not cells:
             nb.fail("no element with the class ipc-explorer after Run All (see the DOM contract)")
-        explorer = Explorer(nb, cells[0])
-        if not shows(explorer.text(), EXPLORER_START[0]):
-            # Run All also ran the clean-up cell, which closed the explorer: run its cell again
-            # (Ctrl+Enter on the cell, as a learner would) to get a fresh one.
-            nb.run_cell(cells[0])
-            explorer = Explorer(nb, cells[0])
-        explorer.check("a fresh explorer", *EXPLORER_START)
-        explorer.box.scroll_into_view_if_needed()
-        explorer.box.locator(".ipc-write-data input").first.fill("hello")
-        for css, expected, enabled in EXPLORER_STEPS:
-            before = explorer.text()
-            button = explorer.button(css)
-            if button.count() == 0:
-                nb.fail(f"the explorer has no button with the class {css}")
-            button.click()
-            explorer.check(f"after clicking {css}", expected, enabled, before)
-        shot = screenshots / "09-fifo-explorer-clicked.png"
+        # Run All also ran the clean-up cell, which shut this explorer down: run its cell again
+        # (Ctrl+Enter, as a learner would) for a fresh one with a reader and two writers.
+        nb.run_cell(cells[0])
+        ex = ExplorerPage(nb, cells[0])
+        start = wait_until(ex.picture, CLICK_TIMEOUT)
+        if not start or list(start["procs"]) != ["writer 1", "writer 2", "reader"]:
+            nb.fail(f"explorer: a fresh explorer should draw writer 1, writer 2 and a reader: {start}")
+        assert start["role"] == "img" and "reader not open yet" in start["desc"], start
+        assert {p["kind"] for p in start["procs"].values()} == {"idle"} and not start["arrows"], start
+        assert start["hidden"][0] == "FIFO my_pipe: nobody has it open, so there is no pipe buffer", start
+        assert ex.enabled("reader") == ["open", "O_NONBLOCK", "O_RDWR", "exit", "remove"]
+        ex.box.scroll_into_view_if_needed()
+
+        p = ex.click(
+            "reader", "ipc-open", lambda p: p["procs"]["reader"]["kind"] == "blocked", "open (reader)"
+        )
+        assert p["procs"]["reader"]["texts"][2:] == [
+            "blocked in open()",
+            "waits for a writer to open the FIFO",
+        ]
+        for writer in ("writer 1", "writer 2"):
+            p = ex.click(
+                writer, "ipc-open", lambda p, w=writer: p["procs"][w]["kind"] == "open", f"open ({writer})"
+            )
+        assert p["procs"]["reader"]["kind"] == "open" and len(p["arrows"]) == 3 and p["calls"][0] == "-> fd 3"
+        p = ex.click("writer 1", "ipc-write", lambda p: p["fills"] == 1, "write (writer 1)")
+        assert p["pipe"] == "5 of 65536 bytes: 16 pages of 4096" and p["calls"][-1] == "-> 5", p
+        p = ex.click("reader", "ipc-read", lambda p: p["fills"] == 0, "read (reader)")
+        assert p["calls"][-1] == "-> b'hello'", p
+        p = ex.click(
+            "writer 1", "ipc-close", lambda p: p["procs"]["writer 1"]["kind"] == "idle", "close (writer 1)"
+        )
+        p = ex.click("reader", "ipc-read", lambda p: p["procs"]["reader"]["kind"] == "blocked", "read again")
+        assert (
+            p["procs"]["reader"]["texts"][2] == "blocked in read()"
+            and p["calls"][-1] == "-> ... (not returned)"
+        )
+        dashed = [a for a in p["arrows"] if a["dashed"]]
+        assert [a["title"] for a in dashed] == ["reader waits for data, or the last writer's close"], p
+        assert ex.enabled("reader") == ["exit", "remove"], ex.enabled("reader")
+        assert p["width"] > 600, f"the picture is drawn {p['width']} px wide"
+        # The screenshot of the issue: two writers (one closed, one open), one reader blocked in read().
+        ex.box.locator(".ipc-explorer-view").first.scroll_into_view_if_needed()
+        nb.page.evaluate("(b) => b.scrollIntoView({block: 'start'})", ex.box.element_handle())
+        nb.page.wait_for_timeout(300)
+        shot = screenshots / "10-fifo-explorer-clicked.png"
         nb.page.screenshot(path=str(shot))
         assert png_summary(shot)[2] >= 16, f"{shot.name} is blank"
-        # Leave nothing running: run the notebook's clean-up cell (the last code cell) again.
-        last = max(i for i, c in enumerate(nb.state()["cells"]) if c["type"] == "code")
-        st = nb.run_cell(last)
-        if st["cells"][last]["errors"]:
-            nb.fail(f"the clean-up cell failed when run again: {st['cells'][last]['errors']}")
+
+        p = ex.click(
+            "writer 2", "ipc-close", lambda p: p["procs"]["reader"]["kind"] == "open", "close (writer 2)"
+        )
+        assert "-> b'' (end of file)" in p["calls"], p
+        # A guided experiment: chosen in the menu, set up with one click, then the learner's click.
+        ex.box.locator(".ipc-experiment select").first.select_option(index=3)
+        wait_until(
+            lambda: "C-like" in ex.box.locator(".ipc-experiment-text").first.inner_text(), CLICK_TIMEOUT
+        )
+        ex.box.locator("button.ipc-experiment-setup").first.click()
+        wait_until(
+            lambda: (p := ex.picture()) and p["procs"].get("writer 2", {}).get("kind") == "blocked",
+            CLICK_TIMEOUT,
+        )
+        p = ex.click(
+            "reader", "ipc-exit", lambda p: p["procs"]["writer 2"]["kind"] == "killed", "exit (reader)"
+        )
+        assert (
+            p["procs"]["writer 2"]["texts"][:1] == ["writer 2 (C-like)"]
+            and "-> 65536 (of 100000)" in p["calls"]
+        )
+        # Leave nothing running: run the notebook's clean-up cell again.
+        cleanup = next(i for i, c in enumerate(nb.state()["cells"]) if c["type"] == "code" and i > cells[0])
+        st = nb.run_cell(cleanup)
+        if st["cells"][cleanup]["errors"]:
+            nb.fail(f"the clean-up cell failed when run again: {st['cells'][cleanup]['errors']}")
     finally:
         if nb is not None:
             nb.close()

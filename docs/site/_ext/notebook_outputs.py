@@ -73,6 +73,11 @@ def read_notebook(text: str) -> nbformat.NotebookNode:
                 output["data"] = {"text/html": f'<p class="widget-note">{note}</p>'}
                 output["metadata"] = {}
                 continue
+            page = _text(data.get("text/html", ""))
+            if any(mime in data for mime in IMAGE_TYPES) and page.lstrip().startswith("<img "):
+                # ipc_helpers.draw offers a picture twice: a PNG (with alt in its metadata) and the
+                # same picture as an HTML <img> for JupyterLab. The site builds the PNG form.
+                del data["text/html"]
             for mime in IMAGE_TYPES:
                 if mime in data:
                     try:

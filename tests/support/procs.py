@@ -23,7 +23,9 @@ import time
 import weakref
 from pathlib import Path
 
-from .errors import FifoTimeoutError, PeerError
+from ipc_helpers.errors import FifoTimeoutError
+
+from .errors import PeerError
 
 _CHILD = str(Path(__file__).with_name("_child.py"))
 _STARTED: weakref.WeakSet[ChildProcess] = weakref.WeakSet()
