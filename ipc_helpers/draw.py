@@ -52,10 +52,15 @@ class Picture:
 
 
 def show(fig: Any, alt: str) -> Picture:
-    """The figure as a PNG image that Jupyter displays, with ``alt`` as its text alternative."""
+    """The figure as a PNG image that Jupyter displays, with ``alt`` as its text alternative.
+
+    In a translated chapter the alt is the translators' (:func:`ipc_helpers.labels.alt`).
+    """
+    from .labels import alt as translated
+
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", metadata={"Software": None})
-    return Picture(buffer.getvalue(), alt)
+    return Picture(buffer.getvalue(), translated(alt))
 
 
 def timeline(

@@ -10,6 +10,11 @@ from the translators' catalog ``locales/zh_CN/LC_MESSAGES/figures.po`` (compiled
 and ``rc()`` picks a font that has Chinese characters. Anywhere else, or for a word not yet
 translated, or without a font that has Chinese characters, the English word is drawn.
 ``IPC_TUTORIAL_LANG=zh_CN`` (or ``en``) overrides the folder.
+
+A figure's text alternative goes through ``alt`` (``draw.show`` does it): in such a chapter it comes
+from the chapter catalogs' translations of the alt texts, compiled by ``make zh`` into
+``locales/<lang>/LC_MESSAGES/alts.mo``, so running a translated chapter gives the alt its stored
+outputs carry. It is text, not drawn, so it needs no font.
 """
 
 from __future__ import annotations
@@ -24,16 +29,20 @@ LOCALES = Path(__file__).resolve().parent.parent / "locales"
 CJK_FONTS = ["Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei", "DejaVu Sans"]
 
 
-def language() -> str:
-    """IPC_TUTORIAL_LANG, else the name of the notebook's folder if it has a catalog, else "en".
-
-    English too when no font for the language is installed: matplotlib would draw empty boxes
-    and warn about each missing glyph.
-    """
+def text_language() -> str:
+    """IPC_TUTORIAL_LANG, else the name of the notebook's folder if it has a catalog, else "en"."""
     lang = os.environ.get("IPC_TUTORIAL_LANG") or Path.cwd().name
     if lang == "en" or not (LOCALES / lang / "LC_MESSAGES").is_dir():
         return "en"
-    return lang if _font_installed() else "en"
+    return lang
+
+
+def language() -> str:
+    """The language of words drawn in figures: :func:`text_language`, but English when no font for
+    the language is installed (matplotlib would draw empty boxes and warn about each missing glyph).
+    """
+    lang = text_language()
+    return lang if lang == "en" or _font_installed() else "en"
 
 
 @functools.cache
@@ -55,6 +64,14 @@ def label(text: str) -> str:
     if lang == "en":
         return text
     return gettext.translation("figures", LOCALES, languages=[lang], fallback=True).gettext(text)
+
+
+def alt(text: str) -> str:
+    """A figure's text alternative in the chapter's language (``text`` itself when untranslated)."""
+    lang = text_language()
+    if lang == "en":
+        return text
+    return gettext.translation("alts", LOCALES, languages=[lang], fallback=True).gettext(text)
 
 
 def rc() -> dict:

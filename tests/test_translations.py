@@ -378,6 +378,26 @@ def test_a_translated_alt_reaches_the_figures_html_and_plain_text_copies():
     assert data["text/plain"] == "写入进程在等待 <读取进程> & \"x\"。"
 
 
+def test_a_translated_chapter_draws_its_figures_with_the_translated_alt(monkeypatch):
+    """Run in notebooks/<lang>/, draw.show gives the catalog's alt (alts.mo, made by make zh), fonts or not;
+    elsewhere the English one. So a translated chapter's figures reproduce its stored outputs."""
+    from ipc_helpers import draw, labels
+
+    alts = {}
+    for chapter in SHIPPED:
+        for msg in list(t.load_catalog(t.po_path(chapter)))[1:]:
+            if msg.auto_comments[:1] == [t.NOTES["alt"]]:
+                alts[msg.id] = msg.string
+    if not alts:
+        pytest.skip("no published chapter has a figure")
+    monkeypatch.delenv("IPC_TUTORIAL_LANG", raising=False)
+    monkeypatch.setattr(labels, "_font_installed", lambda: False)
+    for folder, expect in [(ROOT / "notebooks" / LANG, alts), (ROOT / "notebooks", {k: k for k in alts})]:
+        monkeypatch.chdir(folder)
+        for english, shown in expect.items():
+            assert draw.show(draw.figure(1, 1), alt=english).alt == shown, (folder.name, english)
+
+
 def test_cells_with_ipython_syntax_keep_their_code():
     code = "!ls scripts  # not translated: a shell command\n# list the scripts\n%time x = 1\n"
     assert units(t.split_code(code)) == [("comment", "list the scripts")]

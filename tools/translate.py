@@ -31,6 +31,8 @@ Commands (``python tools/translate.py COMMAND``; the make target in brackets):
                        new English appears untranslated. --start NN adds the catalog of chapter NN.
   build [--check]      [make zh]  build notebooks/<lang>/<chapter>.ipynb for every chapter listed in
                        locales/<lang>/shipped.txt; refuses while an entry is missing, fuzzy or broken.
+                       Also compiles figures.po into figures.mo, and the shipped chapters' figure alt
+                       texts into alts.mo (looked up when a translated chapter runs).
                        --check writes nothing and exits 1 when a file would change.
   status               [make zh-status]  per chapter: entries translated, fuzzy, untranslated.
   preview NN           [make zh-preview CHAPTER=NN]  build one chapter into build/<lang>/, English
@@ -42,6 +44,7 @@ from __future__ import annotations
 import argparse
 import ast
 import copy
+import datetime
 import functools
 import html
 import io
@@ -67,6 +70,7 @@ PROJECT = "ipc-tutorial"
 TEAM = {"zh_CN": "Simplified Chinese (简体中文), see notebooks/glossary.md"}
 COMMON = "common"  # the catalog of text the build adds to every chapter (the language banner)
 FIGURES = "figures"  # words drawn in figures: label("...") calls in ipc_helpers (see ipc_helpers/labels.py)
+ALTS = "alts"  # figures' text alternatives of the published chapters, compiled for ipc_helpers.labels.alt()
 BANNER = "[English version]({english}) · [Glossary]({glossary})"
 
 WIDTH = 100  # PO lines
@@ -746,6 +750,15 @@ def build(lang: str = LANG, check_only: bool = False) -> int:
             stale.append(str(mo.relative_to(ROOT)))
             if not check_only:
                 mo.write_bytes(buf.getvalue())
+    mo = po_path(ALTS, lang).with_suffix(".mo")
+    data = alts_mo(wanted, lang)
+    if (data is not None or mo.exists()) and (not mo.exists() or mo.read_bytes() != data):
+        stale.append(str(mo.relative_to(ROOT)))
+        if not check_only:
+            if data is None:
+                mo.unlink()
+            else:
+                mo.write_bytes(data)
     link = out_dir / "scripts"
     if wanted and not link.is_symlink():
         stale.append(f"{link.relative_to(ROOT)} (symbolic link to ../scripts)")
@@ -764,6 +777,29 @@ def build(lang: str = LANG, check_only: bool = False) -> int:
     for name in stale:
         print(("out of date: " if check_only else "wrote ") + name)
     return 1 if (check_only and stale) else 0
+
+
+def alts_mo(chapters: list[str], lang: str = LANG) -> bytes | None:
+    """The figures' alt texts translated in these chapters' catalogs, as a .mo file (None: there are none).
+
+    A figure is drawn again when a translated chapter runs; ipc_helpers.labels.alt() looks its alt
+    up here, so the run gives the alt the chapter's stored outputs carry.
+    """
+    fixed = datetime.datetime(2000, 1, 1, tzinfo=datetime.timezone.utc)  # the same bytes on every build
+    cat = Catalog(locale=lang, project=PROJECT, version="1", creation_date=fixed, revision_date=fixed)
+    cat.fuzzy = False
+    for chapter in chapters:
+        path = po_path(chapter, lang)
+        if not path.exists():
+            continue
+        for msg in list(load_catalog(path))[1:]:
+            if msg.auto_comments[:1] == [NOTES["alt"]] and msg.string and not msg.fuzzy and msg.id not in cat:
+                cat.add(msg.id, msg.string)
+    if not len(cat):
+        return None
+    buf = io.BytesIO()
+    write_mo(buf, cat)
+    return buf.getvalue()
 
 
 def preview(chapter: str, lang: str = LANG) -> Path:
