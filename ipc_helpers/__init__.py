@@ -1,8 +1,21 @@
 """Small, readable helpers for the named-pipes tutorial.
 
+What the chapters use (the system calls themselves are written out in the
+cells; these helpers do only what is not the lesson):
+
+- :func:`private_dir`: a private temporary directory for the chapter's FIFOs;
+- :func:`make_fifo` and :class:`NotAFifoError`: create a FIFO, or accept one
+  of ours, and refuse anything else (chapter 03 builds this recipe);
+- :func:`start_writer`, :func:`start_reader`, :func:`start_peer`: run the
+  other end, a script from ``notebooks/scripts/``, as a separate process;
+- :func:`read_all`: read until end of file;
+- :mod:`ipc_helpers.draw`: pictures drawn from what really happened.
+
 Importing this package has no side effects: it opens nothing, starts nothing
-and does not import ipywidgets.  Every helper says in its docstring what can
-block and what it raises.
+and imports neither ipywidgets nor matplotlib.  Every helper says in its
+docstring what can block and what it raises.
+
+(Older helpers below are being retired as the chapters are rewritten.)
 
 - :func:`make_fifo`, :func:`temp_fifo`, :class:`Workspace`: create FIFOs safely.
 - :func:`open_fifo`, :func:`read_all`: open and read with an optional timeout.
@@ -15,8 +28,10 @@ block and what it raises.
   ``show`` (stable printing), ``checks`` (the setup check).
 """
 
+from . import draw
 from .errors import FifoTimeoutError, NotAFifoError, PeerError, TruncatedMessageError
-from .fifo import Workspace, bytes_waiting, make_fifo, open_fifo, path_kind, read_all, temp_fifo
+from .fifo import Workspace, bytes_waiting, make_fifo, open_fifo, path_kind, private_dir, read_all, temp_fifo
+from .peers import Peer, start_peer, start_reader, start_writer
 from .procs import (
     ChildProcess,
     FifoPeer,
@@ -33,6 +48,7 @@ __all__ = [
     "FifoPeer",
     "FifoTimeoutError",
     "NotAFifoError",
+    "Peer",
     "PeerError",
     "Workspace",
     "blocked_in",
@@ -41,10 +57,15 @@ __all__ = [
     "launch_writer",
     "make_fifo",
     "open_fifo",
+    "draw",
     "path_kind",
+    "private_dir",
     "read_all",
     "run_script",
     "running_children",
+    "start_peer",
+    "start_reader",
+    "start_writer",
     "temp_fifo",
     "TruncatedMessageError",
     "wait_until_blocked",

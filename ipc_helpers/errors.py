@@ -13,7 +13,8 @@ import os
 class NotAFifoError(FileExistsError):
     """Something that is not a FIFO sits where a FIFO was expected.
 
-    Raised by :func:`make_fifo` and :func:`open_fifo`.  The thing in the way is
+    Raised by :func:`make_fifo` and :func:`open_fifo`; also for a FIFO that
+    belongs to another user.  The thing in the way is
     never modified: not opened for writing, not truncated, not removed.
 
     Attributes: ``filename`` (the path) and ``kind`` (what is there, in words,
@@ -26,7 +27,8 @@ class NotAFifoError(FileExistsError):
         super().__init__(errno.EEXIST, message, os.fspath(path))
 
     def __str__(self) -> str:
-        return f"'{self.filename}' is {self.kind}, not a FIFO (named pipe); it was left untouched"
+        what = "not one of yours" if self.kind.startswith("a FIFO") else "not a FIFO (named pipe)"
+        return f"'{self.filename}' is {self.kind}, {what}; it was left untouched"
 
 
 class FifoTimeoutError(TimeoutError):

@@ -10,6 +10,7 @@ descriptor open when they fail.
 from __future__ import annotations
 
 import array
+import atexit
 import contextlib
 import errno
 import mmap
@@ -86,18 +87,34 @@ def _describe(path: StrPath, mode: int, size: int) -> str:
 # --------------------------------------------------------------------------
 
 
+def private_dir() -> Path:
+    """A new, empty directory only you can use (mode 0o700), for this notebook's FIFOs.
+
+    It is made under the system's temporary directory with a name like
+    ``/tmp/ipc-tutorial-k2j8x1``, and removed with everything in it when
+    Python exits (remove it sooner with ``shutil.rmtree``).  Never blocks.
+    """
+    path = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX))  # mkdtemp: mode 0o700, unpredictable name
+    atexit.register(shutil.rmtree, path, True)
+    return path
+
+
 def make_fifo(path: StrPath, mode: int = 0o600) -> Path:
-    """Create a FIFO at ``path`` with permissions exactly ``mode``.
+    """Create a FIFO at ``path`` with permissions exactly ``mode``, or accept our own FIFO there.
 
     Race-free: ``os.mkfifo`` is tried first and an existing FIFO is accepted
     afterwards, so many processes may call this at once on one path and all
     succeed.  (Checking ``os.path.exists`` first, as the book does, is a race.)
+    The mode is set only when the FIFO is created: an existing FIFO of ours is
+    accepted as it is.
 
     Returns the path.  Never blocks.
 
     Raises:
         NotAFifoError: something else is at ``path`` (a regular file, a
-            directory, a socket, any symbolic link).  It is left untouched.
+            directory, a socket, any symbolic link), or a FIFO that belongs to
+            another user (who could read what we write, or write to us).  It is
+            left untouched.
         FileNotFoundError: the parent directory does not exist.
         PermissionError, OSError: the file system refuses FIFOs here (for
             example ``/proc``, ``/sys`` or a read-only mount).
@@ -113,6 +130,8 @@ def make_fifo(path: StrPath, mode: int = 0o600) -> Path:
                 continue  # removed between the two calls: try to create it again
             if not stat.S_ISFIFO(st.st_mode):
                 raise NotAFifoError(path, _describe(path, st.st_mode, st.st_size)) from None
+            if st.st_uid != os.geteuid():
+                raise NotAFifoError(path, f"a FIFO of another user (uid {st.st_uid})") from None
             return path
         except OSError as exc:
             raise _explain_mkfifo_error(exc, path) from None

@@ -75,18 +75,22 @@ def open_fds() -> dict[int, str]:
     return fds
 
 
+FONT_FILES = (".ttf", ".otf", ".ttc")
+
+
 def harness_fds() -> set[int]:
     """Descriptors the test machinery keeps on purpose, not leaks of the code under test.
 
     jupyter_core keeps one asyncio event loop per thread for the life of the
     process (its epoll descriptor and self-pipe sockets), and nbval opens
     ``/dev/null`` for every kernel's stderr and never closes it; pytest's
-    logging plugin holds ``/dev/null`` too.
+    logging plugin holds ``/dev/null`` too.  matplotlib keeps each font file
+    it has used open for the life of the process (its font cache).
     """
     import asyncio
     import gc
 
-    fds = {fd for fd, what in open_fds().items() if what == os.devnull}
+    fds = {fd for fd, what in open_fds().items() if what == os.devnull or what.endswith(FONT_FILES)}
     for obj in gc.get_objects():
         if isinstance(obj, asyncio.AbstractEventLoop) and not obj.is_closed():
             for attr in ("_selector", "_ssock", "_csock"):

@@ -96,4 +96,11 @@ def test_sanitize_rules_do_what_they_say():
     assert sanitize("I pid [61032] received a message => Hello from pid [4194303]") == (
         "I pid [<PID>] received a message => Hello from pid [<PID>]"
     )
-    assert sanitize("5 sockets, 22 bytes, /tmp/other") == "5 sockets, 22 bytes, /tmp/other"
+    assert sanitize("writer pid 9372 and PID: 12") == "writer pid <PID> and PID: <PID>"
+    assert sanitize("open() returned after 2.00 s, a read in 0.3 ms, 1.5s") == (
+        "open() returned after <T> s, a read in <T> ms, <T> s"
+    )
+    assert (
+        sanitize("5 sockets, 22 bytes, /tmp/other, 3 s, rapid 4")
+        == "5 sockets, 22 bytes, /tmp/other, 3 s, rapid 4"
+    )
