@@ -144,6 +144,19 @@ def test_volatile_text_in_outputs_is_covered_by_a_sanitize_rule(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
+def test_every_plot_has_a_text_alternative(path):
+    """A picture output carries a one-line "alt" in its metadata (as ipc_helpers.draw.show sets it)."""
+    for cell in code_cells(load(path)):
+        for output in cell["outputs"]:
+            for mime in output.get("data", {}):
+                if mime.startswith("image/"):
+                    alt = output.get("metadata", {}).get(mime, {}).get("alt", "")
+                    assert alt.strip() and "\n" not in alt, (
+                        f"a plot without alt text in:\n{source(cell)[:200]}"
+                    )
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
 def test_kernelspec_is_python3(path):
     assert load(path)["metadata"]["kernelspec"]["name"] == "python3"
 

@@ -144,6 +144,45 @@ def notebook_tags(path: Path) -> list[list[str]]:
     return [list(cell.get("metadata", {}).get("tags", [])) for cell in nb["cells"]]
 
 
+# Pictures: plots (image outputs) and Mermaid diagrams, each shown and loaded.  (JupyterLab 4 does
+# not copy an image's "alt" metadata to the page; tests/test_notebook_hygiene.py checks it is there.)
+PICTURES_JS = """async (cells) => {
+  const widgets = window.jupyterapp.shell.currentWidget.content.widgets;
+  // A plot counts once the browser has decoded it and at least half its pixels are painted: a
+  // truncated PNG still decodes, with the size from its header, but the missing rows stay empty.
+  const painted = (img) => {
+    const canvas = document.createElement('canvas');
+    [canvas.width, canvas.height] = [img.naturalWidth, img.naturalHeight];
+    const context = canvas.getContext('2d');
+    context.drawImage(img, 0, 0);
+    const alpha = context.getImageData(0, 0, canvas.width, canvas.height).data.filter((_, k) => k % 4 === 3);
+    return alpha.filter((a) => a > 0).length >= alpha.length / 2;
+  };
+  const shown = (el) => el.tagName.toLowerCase() === 'svg' ? Promise.resolve(true)
+    : el.decode().then(() => el.naturalWidth > 0 && (el.closest('.jp-RenderedMermaid') || painted(el)),
+                       () => false);
+  return Promise.all(cells.map(async (i) => {
+    const found = [...widgets[i].node.querySelectorAll(
+      '.jp-OutputArea-output img, .jp-RenderedMermaid img, .jp-RenderedMermaid svg')];
+    return {cell: i, loaded: (await Promise.all(found.map(shown))).filter(Boolean).length};
+  }));
+}"""
+
+
+def notebook_pictures(path: Path) -> dict[int, int]:
+    """Cell index -> how many pictures the stored notebook has there (image outputs, Mermaid blocks)."""
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    pictures = {}
+    for i, cell in enumerate(nb["cells"]):
+        source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        count = source.count("```mermaid") if cell["cell_type"] == "markdown" else 0
+        for output in cell.get("outputs", []):
+            count += any(mime.startswith("image/") for mime in output.get("data", {}))
+        if count:
+            pictures[i] = count
+    return pictures
+
+
 def wait_until(predicate, timeout: float, interval: float = 0.25):
     """Call ``predicate`` until it returns something truthy; return it, or None after ``timeout``."""
     deadline = time.monotonic() + timeout
@@ -307,6 +346,26 @@ class NotebookPage:
             problems.append(f"cell {p['cell']}: {p['kind']}: {p['text']}")
         return problems
 
+    def check_pictures(self) -> list[str]:
+        """Every plot and diagram of the stored notebook is shown again after Run All, loaded."""
+        expected = notebook_pictures(self.lab.root_dir / self.name)
+        if not expected:
+            return []
+
+        def rendered():
+            found = self.page.evaluate(PICTURES_JS, list(expected))
+            return found if all(f["loaded"] >= expected[f["cell"]] for f in found) else None
+
+        found = wait_until(rendered, RENDER_TIMEOUT) or self.page.evaluate(PICTURES_JS, list(expected))
+        problems = []
+        for f in found:
+            want = expected[f["cell"]]
+            if f["loaded"] < want:
+                problems.append(
+                    f"cell {f['cell']}: {want} picture(s) expected, {f['loaded']} shown and loaded"
+                )
+        return problems
+
     def check_widgets(self) -> list[str]:
         def settled():
             found = self.page.evaluate(WIDGET_OUTPUTS_JS, WIDGET_MIME)
@@ -402,6 +461,7 @@ def open_and_check(lab: JupyterLab, context, name: str, screenshots: Path | None
     st = nb.run_all()
     problems = nb.check_cells(st)
     problems += nb.check_widgets()
+    problems += nb.check_pictures()
     problems += nb.check_callback_errors()
     if nb.dialogs():
         problems.append("a dialog is open: " + " | ".join(nb.dialogs()))
