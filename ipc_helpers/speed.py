@@ -199,13 +199,13 @@ def _run(mechanism: str, sizes: list, cpus: tuple, two_way: bool, seconds: float
             jobs = [(_client, client, seconds), (_server, server)]
         else:
             jobs = [(_writer, [a for a, _ in there], seconds), (_reader, [b for _, b in there])]
-        results, result_end = ctx.Pipe(duplex=False)
-        cleanup += [results.close, result_end.close]
-        for (job, *args), cpu in zip(jobs, cpus, strict=True):
+        pipes = [ctx.Pipe(duplex=False) for _ in jobs]  # one each: a large result is not one atomic write
+        cleanup += [end.close for pipe in pipes for end in pipe]
+        for (job, *args), cpu, (_, result_end) in zip(jobs, cpus, pipes, strict=True):
             processes.append(ctx.Process(target=_child, args=(job, result_end, cpu, *args), daemon=True))
             processes[-1].start()
         got, limit = {}, TIMEOUT + seconds * len(sizes)
-        while len(got) < len(jobs):  # each process reports when it is done
+        for results, _ in pipes:  # each process reports when it is done
             if not results.poll(limit):
                 codes = [p.exitcode for p in processes]  # None: still running
                 raise TimeoutError(f"{mechanism}: no result in {limit:g} s; exit codes {codes}")

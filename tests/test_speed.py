@@ -41,6 +41,16 @@ def test_round_trips_are_timed_one_by_one_on_two_cpus():
             assert len(times) >= 20 and all(0 < t < 5 for t in times), (name, size, len(times))
 
 
+def test_results_larger_than_a_pipe_write_arrive_whole():
+    """Thousands of round-trip times make a result far larger than PIPE_BUF; with one result pipe
+    shared by both processes, the server's report could land inside the client's and garble both
+    (seen with the full benchmark as UnpicklingError).  Each process now has its own pipe."""
+    runs = speed.measure("round_trips", ["FIFO", "pipe"], [64, 100], rounds=4, cpus=ONE_CPU, seconds=0.05)
+    assert all(
+        len(times) > 100 for by_size in runs.values() for rounds in by_size.values() for times in rounds
+    )
+
+
 def test_a_writer_that_gets_its_turn_late_still_sends_data():
     """seconds=0: the deadline has passed before the first send.  The writer must still send data
     before its last message, or the reader, which starts its clock at the first message, would wait
