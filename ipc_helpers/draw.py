@@ -88,16 +88,22 @@ def lines(
     ylabel: str,
     title: str,
     xticklabel: Any = None,
+    reference: str | None = None,
 ) -> Any:
     """A ``Figure`` with one line per ``{label: {x: y}}``, both axes logarithmic.
 
     ``xticklabel`` turns an x value into its tick's text (for example a size
     in bytes into ``"64 KiB"``); the ticks are then the x values themselves.
+    The series named ``reference`` (a baseline, such as ``dd``) is drawn dashed and black.
     """
     fig = figure(7, 3.4)
     ax = fig.add_subplot()
-    for i, (label, points) in enumerate(series.items()):
-        ax.plot(list(points), list(points.values()), "o-", color=COLOURS[i % len(COLOURS)], label=label)
+    others = [label for label in series if label != reference]
+    for label, points in series.items():
+        style = (
+            ("s--", "#000000") if label == reference else ("o-", COLOURS[others.index(label) % len(COLOURS)])
+        )
+        ax.plot(list(points), list(points.values()), style[0], color=style[1], label=label)
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     if xticklabel is not None:

@@ -127,6 +127,9 @@ def test_lines_draws_one_line_per_series_on_log_axes():
     assert [line.get_label() for line in ax.get_lines()] == ["FIFO", "pipe"]
     assert ax.get_xscale() == ax.get_yscale() == "log"
     assert [t.get_text() for t in ax.get_xticklabels()] == ["64 B", "64 KiB"]
+    fig = draw.lines({"FIFO": {64: 1.0}, "dd": {64: 2.0}}, xlabel="x", ylabel="y", title="t", reference="dd")
+    fifo, dd = fig.axes[0].get_lines()
+    assert (dd.get_linestyle(), dd.get_color()) == ("--", "#000000") and fifo.get_linestyle() == "-"
 
 
 def test_bars_draws_a_group_per_key_and_a_colour_per_label():
