@@ -12,6 +12,7 @@ matplotlib is imported only when a picture is drawn.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -37,7 +38,7 @@ def show(fig: Any, alt: str) -> Any:
 
 
 def timeline(
-    lanes: Mapping[str, Iterable[tuple[float, str]]],
+    lanes: Mapping[str, Iterable[tuple[float, str]] | str],
     *,
     waits: Mapping[str, Iterable[tuple[float, float]]] | None = None,
     alt: str,
@@ -46,38 +47,241 @@ def timeline(
     """Draw what each process did, one lane per process, on one time axis.
 
     ``lanes`` maps a process's name (``"reader"``) to its events, each a
-    ``(time.monotonic() time, label)`` pair; ``waits`` maps a name to the
-    ``(start, end)`` intervals it spent blocked, drawn as bars.  Times are shown
-    in seconds from the earliest event.  ``time.monotonic()`` is one clock for
-    every process on the machine, so times recorded by different processes
-    line up.
+    ``(time.monotonic() time, label)`` pair, or to the output of a peer
+    started with ``clock=True`` (lines such as ``writer pid [9372] at
+    8123.456 s: wrote 5 bytes``, whose steps become the events); ``waits``
+    maps a name to the ``(start, end)`` intervals it spent blocked, drawn as
+    bars.  Times are shown in seconds from the earliest event.
+    ``time.monotonic()`` is one clock for every process on the machine, so
+    times recorded by different processes line up.  Labels of events close
+    together are stacked so that each stays readable.
     """
-    lanes = {name: list(events) for name, events in lanes.items()}
+    lanes = {name: _steps(ev) if isinstance(ev, str) else sorted(ev) for name, ev in lanes.items()}
     waits = {name: list(spans) for name, spans in (waits or {}).items()}
     times = [t for events in lanes.values() for t, _ in events] + [
         t for s in waits.values() for span in s for t in span
     ]
-    t0 = min(times)
-    fig = figure(7.5, 0.9 + 0.8 * len(lanes))
+    t0, t1 = min(times), max(times)
+    near = max(t1 - t0, 0.1) * 0.12  # labels closer than this (in seconds) are stacked
+    levels = {name: _stack([t for t, _ in events], near) for name, events in lanes.items()}
+    heights = {name: 1.0 + 0.28 * max(levels[name], default=0) for name in lanes}
+    fig = figure(7.5, 0.7 + 0.75 * sum(heights.values()))
     ax = fig.add_subplot()
-    for row, (name, events) in enumerate(reversed(lanes.items())):
-        colour = COLOURS[(len(lanes) - 1 - row) % len(COLOURS)]
+    y = 0.0
+    ticks = []
+    for index, name in reversed(list(enumerate(lanes))):  # the first lane on top
+        colour = COLOURS[index % len(COLOURS)]
         for start, end in waits.get(name, []):
-            ax.barh(row, end - start, left=start - t0, height=0.35, color=colour, alpha=0.25)
-            ax.text(
-                (start + end) / 2 - t0, row - 0.32, "waiting", ha="center", va="top", fontsize=8, color=colour
-            )
-        for t, label in events:
-            ax.plot(t - t0, row, "o", color=colour)
+            ax.barh(y, end - start, left=start - t0, height=0.35, color=colour, alpha=0.25)
+            middle = (start + end) / 2 - t0
+            ax.text(middle, y - 0.3, "waiting", ha="center", va="top", fontsize=8, color=colour)
+        for (t, label), level in zip(lanes[name], levels[name], strict=True):
+            ax.plot(t - t0, y, "o", color=colour)
+            where = (t - t0) / max(t1 - t0, 0.1)  # near an edge, the label grows inwards
             ax.annotate(
-                label, (t - t0, row), xytext=(0, 9), textcoords="offset points", ha="center", fontsize=8
+                label,
+                (t - t0, y),
+                xytext=(0, 8 + 12 * level),
+                textcoords="offset points",
+                ha="left" if where < 0.15 else "right" if where > 0.85 else "center",
+                fontsize=8,
             )
-    ax.set_yticks(range(len(lanes)), list(reversed(lanes)))
-    ax.set_ylim(-0.8, len(lanes) - 0.3)
+        ticks.append(y)
+        y += heights[name]
+    ax.set_yticks(ticks, list(reversed(lanes)))
+    ax.set_ylim(-0.7, y - 0.2)
+    ax.set_xlim(-0.05 * max(t1 - t0, 0.1), (t1 - t0) * 1.05 + 0.1)
     ax.set_xlabel("seconds")
     ax.spines[["top", "right", "left"]].set_visible(False)
     if title:
         ax.set_title(title, fontsize=10)
+    return show(fig, alt)
+
+
+def _stack(times: list[float], near: float) -> list[int]:
+    """A label level for each (sorted) time: 0, or one more than the previous when it is near."""
+    levels: list[int] = []
+    for i, t in enumerate(times):
+        levels.append(levels[-1] + 1 if i and t - times[i - 1] < near else 0)
+    return levels
+
+
+_STEP = re.compile(r"^.*? at (\d+\.\d+) s: (.*)$", re.MULTILINE)
+
+
+def _steps(output: str) -> list[tuple[float, str]]:
+    """``(time, step)`` for each line of a peer's ``clock=True`` output, in order."""
+    return [(float(t), step) for t, step in _STEP.findall(output)]
+
+
+# --- chapter 05 ---
+
+
+def chunks(
+    rows: Mapping[str, Iterable[bytes]],
+    *,
+    alt: str,
+    title: str | None = None,
+) -> Any:
+    """Draw rows of byte chunks side by side on one byte axis, each chunk a box with its bytes.
+
+    ``rows`` maps a name (``"3 os.write calls"``) to the chunks in order, for
+    instance what a writer wrote and what each ``os.read`` returned: where
+    the boxes of two rows do not line up, the reads did not keep the writes'
+    boundaries.
+    """
+    rows = {name: [bytes(c) for c in row] for name, row in rows.items()}
+    fig = figure(7.5, 0.6 + 0.7 * len(rows))
+    ax = fig.add_subplot()
+    for index, row in enumerate(rows.values()):
+        y = len(rows) - 1 - index
+        start = 0
+        for i, chunk in enumerate(row):
+            colour = COLOURS[(index + i) % 2 * 4]  # alternate two light colours along the row
+            _box(ax, y, start, len(chunk), _shown(chunk), colour)
+            start += len(chunk)
+    _byte_axis(ax, rows, max((sum(map(len, r)) for r in rows.values()), default=1), title)
+    return show(fig, alt)
+
+
+def frames(stream: bytes, *, alt: str, title: str | None = None) -> Any:
+    """Draw a stream of length-prefixed messages: each 4-byte big-endian length, then its payload.
+
+    The stream is read as a reader would (4 bytes, then as many as they
+    say); a cut-off last message is drawn as far as it goes.
+    """
+    segments = []
+    offset = 0
+    while offset < len(stream):
+        header = stream[offset : offset + 4]
+        n = int.from_bytes(header, "big")
+        segments.append((header, " ".join(f"{b:02x}" for b in header) + f"\nlength {n}", COLOURS[1]))
+        payload = stream[offset + 4 : offset + 4 + n]
+        if payload:
+            segments.append((payload, _shown(payload), COLOURS[4]))
+        offset += len(header) + len(payload)
+    fig = figure(7.5, 1.3)
+    ax = fig.add_subplot()
+    start = 0
+    for chunk, label, colour in segments:
+        _box(ax, 0, start, len(chunk), label, colour)
+        start += len(chunk)
+    _byte_axis(ax, {"the stream": None}, len(stream), title)
+    return show(fig, alt)
+
+
+def _shown(chunk: bytes) -> str:
+    """A chunk as Python shows bytes, shortened if long."""
+    text = repr(chunk)
+    return text if len(text) <= 24 else text[:20] + "...'"
+
+
+def _box(ax: Any, y: float, start: int, width: int, label: str, colour: str) -> None:
+    ax.barh(y, width, left=start, height=0.6, color=colour, alpha=0.35, edgecolor="black", linewidth=0.8)
+    ax.text(start + width / 2, y, label, ha="center", va="center", fontsize=7, family="monospace")
+
+
+def _byte_axis(ax: Any, rows: Mapping[str, Any], total: int, title: str | None) -> None:
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_yticks(range(len(rows)), list(reversed(list(rows))))
+    ax.set_xlim(0, total)
+    ax.set_ylim(-0.5, len(rows) - 0.5)
+    ax.set_xlabel("byte offset in the stream")
+    ax.spines[["top", "right", "left"]].set_visible(False)
+    if title:
+        ax.set_title(title, fontsize=10)
+
+
+# --- chapter 07 ---
+
+
+def pages(write_size: int, *, page_size: int = 4096, count: int = 16, alt: str) -> Any:
+    """The pipe's buffer as ``count`` pages, filled with writes of ``write_size`` bytes.
+
+    A write that does not fit into what is left of a page starts a new page,
+    so the end of each page may stay empty.  Top: one page in detail; bottom:
+    all the pages of the pipe.
+    """
+    per_page = page_size // write_size
+    unused = page_size - per_page * write_size
+    fig = figure(7.5, 2.6)
+    top, bottom = fig.subplots(2, 1, height_ratios=[1, 1])
+    for i in range(per_page):
+        top.barh(0, write_size, left=i * write_size, height=0.7, color=COLOURS[i % 2])
+    top.barh(0, unused, left=per_page * write_size, height=0.7, color="white", edgecolor="black", hatch="///")
+    top.set_xlim(0, page_size)
+    top.set_title(f"one page of {page_size} bytes: {per_page} writes of {write_size} bytes, "
+                  f"{unused} bytes left empty (hatched)", fontsize=9)
+    for page in range(count):
+        bottom.barh(0, page_size - unused, left=page * page_size, height=0.7, color=COLOURS[page % 2])
+        bottom.barh(0, unused, left=(page + 1) * page_size - unused, height=0.7, color="white",
+                    edgecolor="black", hatch="///")
+    bottom.set_xlim(0, count * page_size)
+    bottom.set_xticks([p * page_size for p in range(0, count + 1, 4)])
+    total = count * per_page * write_size
+    bottom.set_title(f"the whole pipe: {count} pages, {total} bytes of data", fontsize=9)
+    for ax in (top, bottom):
+        ax.set_yticks([])
+        for side in ("top", "right", "left"):
+            ax.spines[side].set_visible(False)
+    bottom.set_xlabel("bytes")
+    return show(fig, alt)
+
+
+def fill_level(samples: Iterable[tuple[float, int]], *, capacity: int, alt: str) -> Any:
+    """Bytes waiting in the pipe over time, from ``(time.monotonic(), bytes)`` samples."""
+    samples = list(samples)
+    t0 = samples[0][0]
+    fig = figure(7.0, 2.6)
+    ax = fig.add_subplot()
+    ax.step([t - t0 for t, _ in samples], [n for _, n in samples], where="post", color=COLOURS[0])
+    ax.plot([t - t0 for t, _ in samples], [n for _, n in samples], "o", color=COLOURS[0], markersize=4)
+    ax.axhline(capacity, color=COLOURS[5], linestyle="--", linewidth=1)
+    ax.text(0, capacity, " capacity", va="bottom", fontsize=8, color=COLOURS[5])
+    ax.set_ylim(0, capacity * 1.15)
+    ax.set_xlabel("seconds")
+    ax.set_ylabel("bytes waiting")
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    return show(fig, alt)
+
+
+def strips(streams: Mapping[str, tuple[bytes, int]], *, records: int = 40, alt: str) -> Any:
+    """What a reader received from several writers, one colour per writer, one strip per stream.
+
+    ``streams`` maps a label to ``(data, record_size)``.  Each byte is a letter
+    naming its writer (``A``, ``B``, ...); each strip shows the first
+    ``records`` records' worth of bytes, with a thin line at every record
+    boundary, so a colour change between two lines is a record cut by another
+    writer.
+    """
+    from matplotlib.patches import Patch
+
+    fig = figure(7.5, 0.6 + 0.8 * len(streams))
+    ax = fig.add_subplot()
+    letters = sorted({b for data, _ in streams.values() for b in data})
+    colour = {b: COLOURS[i % len(COLOURS)] for i, b in enumerate(letters)}
+    for row, (data, size) in enumerate(reversed(list(streams.values()))):
+        data = data[: records * size]
+        start = 0
+        while start < len(data):
+            end = start
+            while end < len(data) and data[end] == data[start]:
+                end += 1
+            ax.barh(row, (end - start) / size, left=start / size, height=0.6, color=colour[data[start]],
+                    linewidth=0)
+            start = end
+        for boundary in range(1, records):
+            ax.plot([boundary, boundary], [row - 0.3, row + 0.3], color="white", linewidth=0.8)
+    ax.set_yticks(range(len(streams)), list(reversed(list(streams))))
+    ax.set_xlim(0, records)
+    ax.set_xlabel(f"the first {records} records, in the order received (white lines: record boundaries)")
+    handles = [Patch(color=colour[b], label=f"writer {chr(b)}") for b in letters]
+    fig.legend(handles=handles, loc="outside lower center", ncol=len(letters), fontsize=8, frameon=False)
+    for side in ("top", "right", "left"):
+        ax.spines[side].set_visible(False)
     return show(fig, alt)
 
 

@@ -110,6 +110,7 @@ def start_writer(
     pause: float = 0.0,
     hold: float = 0.0,
     nonblock: bool = False,
+    clock: bool = False,
 ) -> Peer:
     """Start ``scripts/writer.py``: open ``fifo`` for writing, write each message, close.
 
@@ -117,11 +118,14 @@ def start_writer(
     waits for a reader, unless ``nonblock``), writes the messages with
     ``pause`` seconds between them, keeps the FIFO open ``hold`` seconds more
     and closes it.  It prints a line for each step, such as
-    ``writer pid [9372]: wrote 5 bytes``.  Returns at once; never blocks.
+    ``writer pid [9372]: wrote 5 bytes``; with ``clock``, each line also gives
+    the step's ``time.monotonic()`` reading (``writer pid [9372] at 8123.456 s:
+    wrote 5 bytes``), which :func:`ipc_helpers.draw.timeline` can draw.
+    Returns at once; never blocks.
     """
     args: list[object] = [fifo, *(_text(m) for m in messages)]
     args += ["--delay", delay, "--pause", pause, "--hold", hold] + (["--nonblock"] if nonblock else [])
-    return Peer("writer.py", *args)
+    return Peer("writer.py", *args, *(["--clock"] if clock else []))
 
 
 def start_reader(
@@ -131,18 +135,20 @@ def start_reader(
     size: int = 65536,
     once: bool = False,
     hold: float = 0.0,
+    clock: bool = False,
 ) -> Peer:
     """Start ``scripts/reader.py``: open ``fifo`` for reading and read until end of file.
 
     The reader waits ``delay`` seconds, opens the FIFO (waiting for a
     writer), calls ``os.read(fd, size)`` until it returns ``b''`` (only once
     with ``once``), keeps the FIFO open ``hold`` seconds more and closes it.
-    It prints a line for each read.  Returns at once; never blocks.
+    It prints a line for each read (with ``clock``, with the time of each
+    step, as :func:`start_writer` does).  Returns at once; never blocks.
     """
     args: list[object] = [fifo, "--delay", delay, "--size", size, "--hold", hold] + (
         ["--once"] if once else []
     )
-    return Peer("reader.py", *args)
+    return Peer("reader.py", *args, *(["--clock"] if clock else []))
 
 
 def _text(message: str | bytes) -> str:

@@ -186,6 +186,13 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         items[:] = [item for item in items if item not in late] + late
         config._ipc_background = late[0].module  # type: ignore[attr-defined]
         late[0].module.start_background()
+    # A cell tagged "linux-only" uses what only Linux has (F_GETPIPE_SZ, /proc/sys/fs/...):
+    # elsewhere it is skipped, and the chapter's prose says so.
+    if sys.platform != "linux":
+        for item in items:
+            cell = getattr(item, "cell", None)
+            if isinstance(cell, dict) and "linux-only" in cell.get("metadata", {}).get("tags", []):
+                item.add_marker(pytest.mark.skip(reason="a cell tagged linux-only"))
     # Global hook: a notebook's collector is not under tests/, so the
     # path-scoped collection hooks of this conftest never see it.
     wrapped = set()

@@ -218,3 +218,24 @@ def test_import_does_not_load_matplotlib_or_ipywidgets():
         "import sys, ipc_helpers; print('matplotlib' in sys.modules, 'ipywidgets' in sys.modules)"
     )
     assert result.stdout.split() == ["False", "False"]
+
+
+def test_clock_adds_the_monotonic_time_of_each_step(tmp_path):
+    fifo = make_fifo(tmp_path / "p")
+    with start_reader(fifo, clock=True) as reader, start_writer(fifo, "hi", clock=True) as writer:
+        before = time.monotonic()
+        writer_out, _ = writer.communicate(timeout=10)
+        reader_out, _ = reader.communicate(timeout=10)
+    for peer, out in ((writer, writer_out), (reader, reader_out)):
+        times = [float(line.split(" at ")[1].split(" s: ")[0]) for line in out.splitlines()]
+        assert all(line.startswith(f"{peer.script.stem} pid [{peer.pid}] at ") for line in out.splitlines())
+        assert times == sorted(times) and before - 10 < times[0] and times[-1] < time.monotonic() + 0.001
+    assert writer_out.splitlines()[-2].endswith(" s: wrote 2 bytes")
+
+
+def test_timeline_draws_a_peers_clock_output_as_its_steps():
+    output = "writer pid [7] at 12.000 s: opening 'p' for writing\nwriter pid [7] at 12.500 s: closed\n"
+    assert draw._steps(output) == [(12.0, "opening 'p' for writing"), (12.5, "closed")]
+    image = draw.timeline({"reader": [(11.0, "open()")], "writer": output}, alt="two lanes")
+    assert image.data.startswith(b"\x89PNG")
+    assert draw._stack([0.0, 0.01, 0.02, 5.0], near=0.1) == [0, 1, 2, 0], "close labels are stacked"

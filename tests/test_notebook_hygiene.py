@@ -206,11 +206,41 @@ def chapter_table_rows() -> list[str]:
     return [row for row in rows[2:]]  # skip the header and the |---| line
 
 
-def test_every_notebook_is_in_the_readme_chapter_table_and_back():
+# Renumbering in progress: README rows for chapters that have not landed yet -> the notebook each
+# replaces (None if it is new). A planned row is accepted only while its notebook is missing, and
+# the notebook it replaces counts as listed only until then. Remove an entry once it has landed
+# (a test below fails until you do). See CONTRIBUTING.md, "The chapter table".
+PLANNED: dict[str, str | None] = {
+    "09-how-fast-is-a-fifo.ipynb": None,  # issue 16
+    "10-fifo-explorer.ipynb": "09-fifo-explorer.ipynb",  # issue 14
+}
+
+
+def listed_and_existing() -> tuple[set[str], set[str]]:
+    """(notebooks the README links to, notebooks that exist), with the renumbering's planned rows applied."""
     linked = set(re.findall(r"\]\(notebooks/(\d\d-[^)]+\.ipynb)\)", README))
     names = {p.name for p in NOTEBOOKS}
+    for new, old in PLANNED.items():
+        if new not in names:
+            linked.discard(new)  # not landed yet: its row may wait for it
+            if old in names:
+                linked.add(old)  # the chapter it replaces is still here under its old name
+    return linked, names
+
+
+def test_every_notebook_is_in_the_readme_chapter_table_and_back():
+    linked, names = listed_and_existing()
     assert not names - linked, f"notebooks missing from the README chapter table: {sorted(names - linked)}"
     assert not linked - names, f"README links to notebooks that do not exist: {sorted(linked - names)}"
+
+
+def test_planned_chapters_are_still_pending():
+    names = {p.name for p in NOTEBOOKS}
+    for new, old in PLANNED.items():
+        assert f"](notebooks/{new})" in README, f"{new} is planned but has no README row"
+        assert not (new in names and (old is None or old not in names)), (
+            f"{new} has landed: remove it from PLANNED in tests/test_notebook_hygiene.py"
+        )
 
 
 ROW = r"\| \[(\d\d) — [^]]+\]\(notebooks/((\d\d)-[^)]+\.ipynb)\) \| [^|]+ \| [^|]*\d+ min \|"
@@ -219,7 +249,7 @@ ROW = r"\| \[(\d\d) — [^]]+\]\(notebooks/((\d\d)-[^)]+\.ipynb)\) \| [^|]+ \| [
 def test_every_chapter_table_row_has_a_notebook():
     rows = chapter_table_rows()
     assert rows, "no chapter table in the README"
-    names = {p.name for p in NOTEBOOKS}
+    names = {p.name for p in NOTEBOOKS} | {new for new in PLANNED if new not in {p.name for p in NOTEBOOKS}}
     for row in rows:
         m = re.fullmatch(ROW, row)
         assert m, f"a chapter row not like | [NN — Title](notebooks/NN-slug.ipynb) | ... | N min |: {row}"

@@ -100,6 +100,11 @@ def test_sanitize_rules_do_what_they_say():
     assert sanitize("open() returned after 2.00 s, a read in 0.3 ms, 1.5s") == (
         "open() returned after <T> s, a read in <T> ms, <T> s"
     )
+    assert sanitize("/proc says pipe:[4841263]") == "/proc says pipe:[<N>]"
+    assert sanitize("64 CPUs, pid_max 65536: PIDs up to 5 digits") == (
+        "<N> CPUs, pid_max <N>: PIDs up to <N> digits"
+    )
+    assert sanitize("cannot open client-48213: No such device") == "cannot open client-<PID>: No such device"
     assert (
         sanitize("5 sockets, 22 bytes, /tmp/other, 3 s, rapid 4")
         == "5 sockets, 22 bytes, /tmp/other, 3 s, rapid 4"

@@ -25,9 +25,9 @@ import time
 from pathlib import Path
 
 import pytest
+from support import launch_writer, open_fifo, wait_until_blocked
 
-from ipc_helpers import make_fifo, open_fifo, read_all
-from ipc_helpers.book import wait_for_path, wait_until_blocked_in_open
+from ipc_helpers import make_fifo, read_all
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs os.mkfifo (not on Windows)")
 linux_only = pytest.mark.skipif(not os.path.exists("/proc/self/wchan"), reason="needs /proc/<pid>/wchan")
@@ -36,6 +36,8 @@ SCRIPTS = Path(__file__).resolve().parent.parent / "notebooks" / "scripts"
 WRITER = SCRIPTS / "write_to_named_pipe.py"
 READER = SCRIPTS / "read_from_named_pipe.py"
 TIMEOUT = 20
+MINIMAL_WRITER = SCRIPTS / "minimal_writer.py"
+MINIMAL_READER = SCRIPTS / "minimal_reader.py"
 MESSAGE = re.compile(r"I pid \[(\d+)\] received a message => (.*)\n", re.DOTALL)
 
 
@@ -66,6 +68,20 @@ def finish(proc: subprocess.Popen) -> tuple[int, str, str]:
 def run(script: Path, *args: str, cwd: Path) -> tuple[int, str, str]:
     with started(script, *args, cwd=cwd) as proc:
         return finish(proc)
+
+
+def wait_for_path(path: Path, timeout: float) -> bool:
+    """Wait until something exists at ``path`` (the program has created its FIFO)."""
+    deadline = time.monotonic() + timeout
+    while not os.path.lexists(path):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
+    return True
+
+
+def wait_until_blocked_in_open(pid: int, timeout: float) -> bool:
+    return wait_until_blocked(pid, "open", timeout=timeout) is not None
 
 
 def parse(stdout: str) -> tuple[int, str]:
@@ -135,9 +151,10 @@ def test_explicit_awkward_paths(tmp_path, name, first):
     # The first program gets a path relative to its own directory, the second an absolute one.
     relative = os.path.relpath(fifo, tmp_path)
     order = [WRITER, READER] if first == "writer" else [READER, WRITER]
-    with started(order[0], relative, cwd=tmp_path) as one:
+    # "--" ends the options: a name that starts with "-" is then a name, as with any command.
+    with started(order[0], "--", relative, cwd=tmp_path) as one:
         assert wait_for_path(fifo, TIMEOUT)
-        with started(order[1], str(fifo), cwd=elsewhere) as two:
+        with started(order[1], "--", str(fifo), cwd=elsewhere) as two:
             r1, r2 = finish(one), finish(two)
     (w_proc, w_res), (r_proc, r_res) = sorted(
         [(one, r1), (two, r2)], key=lambda item: item[0].args[1] != str(WRITER)
@@ -205,8 +222,6 @@ def test_non_ascii_text_from_cat_arrives_whole_under_any_locale(tmp_path, locale
 
 
 def test_the_reader_reads_past_22_bytes_and_across_pauses(tmp_path):
-    from ipc_helpers import launch_writer
-
     fifo = tmp_path / "my_pipe"
     with started(READER, cwd=tmp_path) as reader:
         assert wait_for_path(fifo, TIMEOUT)
@@ -400,3 +415,77 @@ def test_standard_library_only_and_short(script):
     assert imported <= set(sys.stdlib_module_names)
     assert "ipc_helpers" not in imported
     assert len(script.read_text(encoding="utf-8").splitlines()) < 80
+
+
+@pytest.mark.parametrize("script", [MINIMAL_WRITER, MINIMAL_READER], ids=["writer", "reader"])
+def test_the_minimal_programs_are_minimal(script):
+    lines = script.read_text(encoding="utf-8").splitlines()[2:]  # after the shebang and the docstring
+    code = [line for line in lines if line and not line.startswith("import")]
+    assert len(code) <= 8
+
+
+# --- command-line tools (issue 10, item 10) ----------------------------------------
+
+
+@pytest.mark.parametrize("script", [WRITER, READER], ids=["writer", "reader"])
+@pytest.mark.parametrize("flag", ["--help", "-h"])
+def test_help_names_the_fifo_argument_and_creates_nothing(tmp_path, script, flag):
+    status, out, err = run(script, flag, cwd=tmp_path)
+    assert (status, err) == (0, "")
+    assert out.startswith(f"usage: {script.name} [-h] [fifo]")
+    assert "the FIFO (default: my_pipe here)" in out
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("script", [WRITER, READER], ids=["writer", "reader"])
+def test_a_second_argument_is_a_usage_error_and_creates_nothing(tmp_path, script):
+    status, out, err = run(script, "one", "two", cwd=tmp_path)
+    assert (status, out) == (2, "")
+    assert err.splitlines()[-1] == f"{script.name}: error: unrecognized arguments: two"
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("script", [WRITER, READER, MINIMAL_WRITER, MINIMAL_READER],
+                         ids=["writer", "reader", "minimal-writer", "minimal-reader"])
+def test_runs_as_a_command_with_its_shebang(tmp_path, script):
+    assert script.read_text(encoding="utf-8").startswith("#!/usr/bin/env python3\n")
+    assert os.access(script, os.X_OK), "executable bit (git keeps it: mode 100755)"
+    listed = subprocess.run(["git", "ls-files", "-s", script.name], cwd=SCRIPTS, capture_output=True,
+                            text=True, timeout=TIMEOUT)
+    assert listed.stdout.startswith("100755"), listed.stdout
+    if script in (WRITER, READER):  # no "python" in front: the shebang finds python3
+        done = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=TIMEOUT,
+                              cwd=tmp_path)
+        assert done.returncode == 0 and done.stdout.startswith("usage:")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to plant a FIFO of another user")
+@pytest.mark.parametrize("script", [WRITER, READER], ids=["writer", "reader"])
+def test_a_fifo_of_another_user_is_refused_and_nothing_is_sent(tmp_path, script):
+    os.chmod(tmp_path, 0o1777)  # like /tmp: anyone may create names here
+    fifo = tmp_path / "my_pipe"
+    os.mkfifo(fifo)
+    os.chmod(fifo, 0o666)
+    os.chown(fifo, 65534, 65534)  # planted by "nobody"
+    rfd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # the planter listening
+    try:
+        status, out, err = run(script, cwd=tmp_path)
+        assert os.read(rfd, 100) == b"", "nothing was sent into another user's FIFO"
+    finally:
+        os.close(rfd)
+    assert (status, out) == (1, "")
+    assert err == f"{script.name}: 'my_pipe' is a FIFO of another user (uid 65534); left it untouched\n"
+    assert os.lstat(fifo).st_uid == 65534
+
+
+def test_the_minimal_pair_sends_one_message_once(tmp_path):
+    fifo = tmp_path / "my_pipe"
+    with started(MINIMAL_WRITER, str(fifo), cwd=tmp_path) as writer:
+        assert wait_for_path(fifo, TIMEOUT)
+        status, out, err = run(MINIMAL_READER, str(fifo), cwd=tmp_path)
+        assert finish(writer) == (0, "", "")
+    assert (status, err) == (0, "")
+    assert parse(out) == (int(out.split("[")[1].split("]")[0]), f"Hello from pid [{writer.pid}]")
+    # The minimal writer does not accept an existing FIFO: os.mkfifo fails.
+    status, out, err = run(MINIMAL_WRITER, str(fifo), cwd=tmp_path)
+    assert status == 1 and "FileExistsError" in err

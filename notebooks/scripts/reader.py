@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Read a FIFO until end of file: the other end for the chapters.
 
-usage: reader.py FIFO [--delay S] [--size N] [--once] [--hold S]
+usage: reader.py FIFO [--delay S] [--size N] [--once] [--hold S] [--clock]
 
 Waits DELAY seconds, opens FIFO for reading (which waits until a writer has
 it open), calls os.read(fd, SIZE) until it returns b'' (end of file: every
 writer has closed), or only once with --once, keeps the FIFO open HOLD
-seconds more and closes it.  It prints one line for each read.
+seconds more and closes it.  It prints one line for each read (with --clock,
+each line also gives the time.monotonic() reading of that step).
 """
 
 import argparse
@@ -24,6 +25,7 @@ parser.add_argument("--delay", type=float, default=0, help="seconds to wait befo
 parser.add_argument("--size", type=int, default=65536, help="bytes to ask for in each os.read()")
 parser.add_argument("--once", action="store_true", help="read only once")
 parser.add_argument("--hold", type=float, default=0, help="seconds to keep the FIFO open at the end")
+parser.add_argument("--clock", action="store_true", help="give the time of each step")
 args = parser.parse_args()
 
 me = f"reader pid [{os.getpid()}]"
@@ -31,7 +33,10 @@ name = os.path.basename(args.fifo)
 
 
 def say(text):
-    print(f"{me}: {text}", flush=True)
+    # time.monotonic() is one clock for every process on the machine: lines of
+    # several processes with --clock can be put on one timeline.
+    when = f" at {time.monotonic():.3f} s" if args.clock else ""
+    print(f"{me}{when}: {text}", flush=True)
 
 
 time.sleep(args.delay)

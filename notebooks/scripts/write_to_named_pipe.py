@@ -1,17 +1,14 @@
+#!/usr/bin/env python3
 """Send one message through a named pipe: the book's writer, corrected for Python 3.
 
-Usage:  python write_to_named_pipe.py [FIFO]
-
-FIFO defaults to ``my_pipe`` in the current directory.  The program creates
-the FIFO if it is missing, waits until a reader opens it, sends
-``Hello from pid [<its pid>]`` and exits with status 0.
-
-If something that is not a FIFO is at that path (a regular file, a directory,
-a symbolic link), it prints one line on stderr, leaves the thing alone and
-exits with status 1.  A broken pipe or Ctrl-C also ends it with one line on
-stderr (status 1, or 130 for Ctrl-C).  Standard library only.
+Creates the FIFO if it is missing, waits until a reader opens it, sends
+"Hello from pid [<its pid>]" and exits with status 0.  Something that is not
+a FIFO of yours at that path (a regular file, a directory, a symbolic link,
+another user's FIFO) is refused with one line on stderr and left untouched
+(status 1); so are a broken pipe (1) and Ctrl-C (130).  Standard library only.
 """
 
+import argparse
 import os
 import stat
 import sys
@@ -19,26 +16,31 @@ import sys
 PROG = os.path.basename(sys.argv[0])
 
 
-class NotAFifo(Exception):
-    pass
+class NotOurFifo(Exception):
+    """Something that is not a FIFO of ours is at the path."""
+
+
+def check(st):
+    """Accept only a FIFO that belongs to us."""
+    if not stat.S_ISFIFO(st.st_mode):
+        raise NotOurFifo("exists and is not a FIFO (named pipe)")
+    if st.st_uid != os.geteuid():
+        raise NotOurFifo(f"is a FIFO of another user (uid {st.st_uid})")
 
 
 def make_fifo(path):
-    """Create the FIFO, or accept a FIFO that is already there (race-free)."""
+    """Create the FIFO, or accept our FIFO that is already there (race-free)."""
     try:
         os.mkfifo(path, 0o600)  # only the owner may read and write
     except FileExistsError:
-        # Check what is there without following a symbolic link.
-        if not stat.S_ISFIFO(os.lstat(path).st_mode):
-            raise NotAFifo(path) from None
+        check(os.lstat(path))  # lstat: look at the path itself, never follow a symbolic link
 
 
 def write_message(path, message):
     """Open the FIFO for writing (waits for a reader), send the message, close."""
     fd = os.open(path, os.O_WRONLY | os.O_NOFOLLOW)  # blocks until a reader opens
     try:
-        if not stat.S_ISFIFO(os.fstat(fd).st_mode):  # replaced after our check?
-            raise NotAFifo(path)
+        check(os.fstat(fd))  # what we opened: replaced after our check?
         # One write of fewer than PIPE_BUF (4096) bytes: it goes in whole.
         os.write(fd, message.encode("utf-8"))
     finally:
@@ -46,12 +48,14 @@ def write_message(path, message):
 
 
 def main():
-    path = sys.argv[1] if len(sys.argv) > 1 else "my_pipe"
+    parser = argparse.ArgumentParser(description="Send 'Hello from pid [N]' through a named pipe (FIFO).")
+    parser.add_argument("fifo", nargs="?", default="my_pipe", help="the FIFO (default: my_pipe here)")
+    path = parser.parse_args().fifo  # --help, or a second argument: usage, exit 0 or 2, nothing created
     try:
         make_fifo(path)
         write_message(path, f"Hello from pid [{os.getpid()}]")
-    except NotAFifo:
-        return f"{PROG}: {path!r} exists and is not a FIFO (named pipe); left it untouched"
+    except NotOurFifo as why:
+        return f"{PROG}: {path!r} {why}; left it untouched"
     except BrokenPipeError:
         return f"{PROG}: the reader closed {path!r} before the message was sent (broken pipe)"
     except KeyboardInterrupt:

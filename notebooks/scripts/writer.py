@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Write messages into a FIFO, then close it: the other end for the chapters.
 
-usage: writer.py FIFO [MESSAGE ...] [--delay S] [--pause S] [--hold S] [--nonblock]
+usage: writer.py FIFO [MESSAGE ...] [--delay S] [--pause S] [--hold S] [--nonblock] [--clock]
 
 Waits DELAY seconds, opens FIFO for writing (which waits until a reader has
 it open, unless --nonblock), writes each MESSAGE as UTF-8 with PAUSE seconds
 between them, keeps the FIFO open HOLD seconds more, closes it and exits.
-It says what it does, one line per step, on standard output.
+It says what it does, one line per step, on standard output (with --clock,
+each line also gives the time.monotonic() reading of that step).
 """
 
 import argparse
@@ -25,6 +26,7 @@ parser.add_argument("--delay", type=float, default=0, help="seconds to wait befo
 parser.add_argument("--pause", type=float, default=0, help="seconds between two messages")
 parser.add_argument("--hold", type=float, default=0, help="seconds to keep the FIFO open at the end")
 parser.add_argument("--nonblock", action="store_true", help="open with O_NONBLOCK")
+parser.add_argument("--clock", action="store_true", help="give the time of each step")
 args = parser.parse_args()
 
 me = f"writer pid [{os.getpid()}]"
@@ -32,7 +34,10 @@ name = os.path.basename(args.fifo)
 
 
 def say(text):
-    print(f"{me}: {text}", flush=True)
+    # time.monotonic() is one clock for every process on the machine: lines of
+    # several processes with --clock can be put on one timeline.
+    when = f" at {time.monotonic():.3f} s" if args.clock else ""
+    print(f"{me}{when}: {text}", flush=True)
 
 
 time.sleep(args.delay)

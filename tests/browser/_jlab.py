@@ -114,9 +114,10 @@ class JupyterLab:
     setting or saved workspace changes what the test sees.
     """
 
-    def __init__(self, root_dir: Path, home: Path) -> None:
+    def __init__(self, root_dir: Path, home: Path, extra_args: list[str] | None = None) -> None:
         self.root_dir = root_dir
         self.home = home
+        self.extra_args = list(extra_args or [])  # more command-line options for jupyterlab
         self.port = free_port()
         self.token = secrets.token_hex(24)
         self.base = f"http://127.0.0.1:{self.port}"
@@ -171,6 +172,7 @@ class JupyterLab:
         ]
         if os.geteuid() == 0:  # CI containers run as root
             cmd.append("--allow-root")
+        cmd += self.extra_args
         log = open(self.log_path, "wb")  # closed below: the child has its own copy
         try:
             self.proc = subprocess.Popen(

@@ -14,6 +14,9 @@ runs all cells from the Run menu and checks the page:
   keep it busy for more than 30 s;
 - the FIFO explorer of chapter 09 changes its displayed state on clicks as its unit
   tests say (CSS classes from the docstring of ``ipc_helpers.explorer.explorer_ui``);
+- every Mermaid diagram in a Markdown cell renders as a picture (JupyterLab 4 draws it as an
+  ``img`` inside ``.jp-RenderedMermaid``), none shows a syntax error, and every image in an
+  output (the matplotlib figures) has loaded, is not blank and has a text alternative;
 - one screenshot per notebook is saved in screenshots/ and is a real, non-blank PNG.
 
 Run it with ``make test-browser`` (it is not part of ``make test``); ``ARGS="-k 05"`` picks
@@ -144,45 +147,6 @@ def notebook_tags(path: Path) -> list[list[str]]:
     return [list(cell.get("metadata", {}).get("tags", [])) for cell in nb["cells"]]
 
 
-# Pictures: plots (image outputs) and Mermaid diagrams, each shown and loaded.  (JupyterLab 4 does
-# not copy an image's "alt" metadata to the page; tests/test_notebook_hygiene.py checks it is there.)
-PICTURES_JS = """async (cells) => {
-  const widgets = window.jupyterapp.shell.currentWidget.content.widgets;
-  // A plot counts once the browser has decoded it and at least half its pixels are painted: a
-  // truncated PNG still decodes, with the size from its header, but the missing rows stay empty.
-  const painted = (img) => {
-    const canvas = document.createElement('canvas');
-    [canvas.width, canvas.height] = [img.naturalWidth, img.naturalHeight];
-    const context = canvas.getContext('2d');
-    context.drawImage(img, 0, 0);
-    const alpha = context.getImageData(0, 0, canvas.width, canvas.height).data.filter((_, k) => k % 4 === 3);
-    return alpha.filter((a) => a > 0).length >= alpha.length / 2;
-  };
-  const shown = (el) => el.tagName.toLowerCase() === 'svg' ? Promise.resolve(true)
-    : el.decode().then(() => el.naturalWidth > 0 && (el.closest('.jp-RenderedMermaid') || painted(el)),
-                       () => false);
-  return Promise.all(cells.map(async (i) => {
-    const found = [...widgets[i].node.querySelectorAll(
-      '.jp-OutputArea-output img, .jp-RenderedMermaid img, .jp-RenderedMermaid svg')];
-    return {cell: i, loaded: (await Promise.all(found.map(shown))).filter(Boolean).length};
-  }));
-}"""
-
-
-def notebook_pictures(path: Path) -> dict[int, int]:
-    """Cell index -> how many pictures the stored notebook has there (image outputs, Mermaid blocks)."""
-    nb = json.loads(path.read_text(encoding="utf-8"))
-    pictures = {}
-    for i, cell in enumerate(nb["cells"]):
-        source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-        count = source.count("```mermaid") if cell["cell_type"] == "markdown" else 0
-        for output in cell.get("outputs", []):
-            count += any(mime.startswith("image/") for mime in output.get("data", {}))
-        if count:
-            pictures[i] = count
-    return pictures
-
-
 def wait_until(predicate, timeout: float, interval: float = 0.25):
     """Call ``predicate`` until it returns something truthy; return it, or None after ``timeout``."""
     deadline = time.monotonic() + timeout
@@ -197,6 +161,9 @@ def wait_until(predicate, timeout: float, interval: float = 0.25):
 
 class NotebookPage:
     """One notebook opened in its own JupyterLab page (own workspace, own kernel)."""
+
+    # The menu a learner uses for Run All, as the interface names it (test_jupyterlab_zh.py: in Chinese).
+    RUN_MENU, RUN_ALL = "Run", "Run All Cells"
 
     def __init__(self, lab: JupyterLab, context, name: str) -> None:
         self.lab = lab
@@ -280,9 +247,9 @@ class NotebookPage:
 
     def run_all(self) -> dict:
         """Run > Run All Cells from the menu bar; wait until every cell ran (or Run All stopped)."""
-        self.page.locator(".lm-MenuBar-item").filter(has_text=re.compile(r"^\s*Run\s*$")).click()
+        self.page.locator(".lm-MenuBar-item").filter(has_text=re.compile(rf"^\s*{self.RUN_MENU}\s*$")).click()
         self.page.locator(".lm-Menu .lm-Menu-item:not(.lm-mod-disabled)").filter(
-            has_text=re.compile(r"^\s*Run All Cells\s*$")
+            has_text=re.compile(rf"^\s*{self.RUN_ALL}\s*$")
         ).click()
         streak = 0
 
@@ -344,26 +311,6 @@ class NotebookPage:
             if p["kind"].startswith("traceback") and "raises-exception" in self.tags[p["cell"]]:
                 continue
             problems.append(f"cell {p['cell']}: {p['kind']}: {p['text']}")
-        return problems
-
-    def check_pictures(self) -> list[str]:
-        """Every plot and diagram of the stored notebook is shown again after Run All, loaded."""
-        expected = notebook_pictures(self.lab.root_dir / self.name)
-        if not expected:
-            return []
-
-        def rendered():
-            found = self.page.evaluate(PICTURES_JS, list(expected))
-            return found if all(f["loaded"] >= expected[f["cell"]] for f in found) else None
-
-        found = wait_until(rendered, RENDER_TIMEOUT) or self.page.evaluate(PICTURES_JS, list(expected))
-        problems = []
-        for f in found:
-            want = expected[f["cell"]]
-            if f["loaded"] < want:
-                problems.append(
-                    f"cell {f['cell']}: {want} picture(s) expected, {f['loaded']} shown and loaded"
-                )
         return problems
 
     def check_widgets(self) -> list[str]:
@@ -455,13 +402,73 @@ class NotebookPage:
             assert left, f"{self.name}: kernel process still running after shutdown"
 
 
+PICTURES_JS = """() => {
+  const notebook = document.querySelector('.jp-Notebook');
+  const mermaid = [...notebook.querySelectorAll('.jp-RenderedMermaid')].map((m) => {
+    const img = m.querySelector('img');
+    return {
+      drawn: !!(img && img.complete && img.naturalWidth > 0) || !!m.querySelector('svg'),
+      error: m.classList.contains('jp-mod-warning') || /syntax error/i.test(m.innerText),
+      alt: img ? (img.getAttribute('alt') || img.getAttribute('aria-label') || '') : '',
+      text: m.innerText.slice(0, 160),
+    };
+  });
+  const images = [...notebook.querySelectorAll('.jp-OutputArea-output img')].map((img) => {
+    if (!img.complete || img.naturalWidth === 0) return {loaded: false, colours: 0, alt: img.alt};
+    const canvas = document.createElement('canvas');
+    canvas.width = Math.min(img.naturalWidth, 400);
+    canvas.height = Math.min(img.naturalHeight, 300);
+    const ctx = canvas.getContext('2d');
+    ctx.drawImage(img, 0, 0, canvas.width, canvas.height);
+    const data = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+    const colours = new Set();
+    for (let i = 0; i < data.length && colours.size < 16; i += 4) {
+      colours.add((data[i] << 16) | (data[i + 1] << 8) | data[i + 2]);
+    }
+    return {loaded: true, colours: colours.size, alt: img.alt};
+  });
+  return {mermaid, images};
+}"""
+
+
+def mermaid_blocks(name: str) -> int:
+    """How many Mermaid diagrams the notebook's Markdown cells hold."""
+    nb = json.loads((NOTEBOOKS / name).read_text(encoding="utf-8"))
+    cells = [c for c in nb["cells"] if c["cell_type"] == "markdown"]
+    return sum("".join(c["source"]).count("```mermaid") for c in cells)
+
+
+def check_pictures(nb: NotebookPage) -> list[str]:
+    """Every Mermaid diagram drawn without error, every output image loaded, not blank, with alt text."""
+    expected = mermaid_blocks(nb.name)
+    found: dict = {}
+
+    def drawn() -> bool:
+        found.update(nb.page.evaluate(PICTURES_JS))
+        return len(found["mermaid"]) >= expected and all(m["drawn"] or m["error"] for m in found["mermaid"])
+
+    wait_until(drawn, RENDER_TIMEOUT)
+    problems = []
+    if len(found["mermaid"]) != expected:
+        problems.append(f"{expected} Mermaid blocks in the notebook, {len(found['mermaid'])} rendered")
+    for i, m in enumerate(found["mermaid"]):
+        if m["error"] or not m["drawn"]:
+            problems.append(f"Mermaid diagram {i + 1} is not drawn ({m['text']!r})")
+    for i, image in enumerate(found["images"]):
+        if not image["loaded"] or image["colours"] < 3:
+            problems.append(f"output image {i + 1} is {'blank' if image['loaded'] else 'not loaded'}")
+        if not (image["alt"] or "").strip():
+            problems.append(f"output image {i + 1} has no text alternative (alt)")
+    return problems
+
+
 def open_and_check(lab: JupyterLab, context, name: str, screenshots: Path | None) -> NotebookPage:
     nb = NotebookPage(lab, context, name)
     nb.open()
     st = nb.run_all()
     problems = nb.check_cells(st)
     problems += nb.check_widgets()
-    problems += nb.check_pictures()
+    problems += check_pictures(nb)
     problems += nb.check_callback_errors()
     if nb.dialogs():
         problems.append("a dialog is open: " + " | ".join(nb.dialogs()))
