@@ -211,7 +211,6 @@ def chapter_table_rows() -> list[str]:
 # the notebook it replaces counts as listed only until then. Remove an entry once it has landed
 # (a test below fails until you do). See CONTRIBUTING.md, "The chapter table".
 PLANNED: dict[str, str | None] = {
-    "09-how-fast-is-a-fifo.ipynb": None,  # issue 16
     "10-fifo-explorer.ipynb": "09-fifo-explorer.ipynb",  # issue 14
 }
 
