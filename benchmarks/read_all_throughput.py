@@ -11,7 +11,7 @@ Readers compared (all return the same thing, one ``bytes`` object, except cat):
 The writer is ``dd if=/dev/zero bs=1M``.  Where the two processes run changes the result several
 times over (a FIFO between two CPUs costs wake-ups across cores and cache transfers), so every
 measurement is pinned: the reader (this process, or cat) to one CPU, the writer to the same CPU or
-to another one.  Each round runs every reader under both placements, in a rotating order; the
+to another one.  Each round runs every reader under both placements, in a new order; the
 ratios are taken within a round (against the loop's time in that round) and the medians of the
 rounds are printed, with every round's figure, so noise from other work on the machine is visible.
 "CPU vs loop" compares the reader's own CPU time (time.process_time) instead, which a busy machine
@@ -27,6 +27,7 @@ import argparse
 import io
 import math
 import os
+import random
 import shutil
 import statistics
 import subprocess
@@ -128,8 +129,10 @@ def main() -> int:
     try:
         for round_ in range(args.rounds):
             for placement, writer_cpu in placements.items():
-                shift = round_ % len(names)  # rotate, so no reader always runs first
-                for reader in names[shift:] + names[:shift]:
+                # A new order every round: whichever reader runs right after another (cat, above all)
+                # was seen to pay for it, so none may always follow the same one.
+                order = random.Random(round_ * 2 + writer_cpu).sample(names, len(names))
+                for reader in order:
                     seconds[placement, reader].append(
                         run_once(fifo, reader, args.mib, reader_cpu, writer_cpu)
                     )

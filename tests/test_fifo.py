@@ -564,6 +564,20 @@ def test_read_all_keeps_a_non_blocking_descriptor_non_blocking():
         os.close(r)
 
 
+def test_read_all_without_timeout_on_an_empty_non_blocking_descriptor_raises_at_once():
+    """read_all waits in poll() before each read of a blocking descriptor; a non-blocking one keeps
+    its own behaviour, as before: an empty pipe with a writer still open is BlockingIOError."""
+    r, w = os.pipe()
+    os.set_blocking(r, False)
+    try:
+        with pytest.raises(BlockingIOError):
+            read_all(r)
+        assert not os.get_blocking(r)
+    finally:
+        os.close(r)
+        os.close(w)
+
+
 @pytest.mark.parametrize("ends", ["end of file", "timeout"])
 def test_read_all_gives_its_memory_back(monkeypatch, ends):
     """The 8 MiB pieces are closed when read_all returns or raises, not left to the garbage collector."""
