@@ -387,13 +387,7 @@ def read_all(fd: int, *, timeout: float | None = None) -> bytes:
     closed (the caller opened it, the caller closes it), and its blocking mode
     and the pipe's capacity are left as they were.
     """
-    # Wait in poll() before each read, also without a timeout: measured with the writer on another
-    # CPU, a read() that finds the pipe empty and waits there cost the reader about twice the CPU
-    # time.  A non-blocking descriptor without a timeout reads as before (BlockingIOError if empty).
-    if timeout is not None:
-        wait = _readable_before(fd, time.monotonic() + timeout)
-    else:
-        wait = _readable_before(fd, None) if os.get_blocking(fd) else None
+    wait = None if timeout is None else _readable_before(fd, time.monotonic() + timeout)
     # Each read lands in one small buffer that stays in the CPU cache, so the
     # kernel's copy (made while it holds the pipe's lock, which a writer on
     # another CPU is waiting for) is short; _Received then keeps the bytes.
@@ -417,11 +411,11 @@ def read_all(fd: int, *, timeout: float | None = None) -> bytes:
         view.release()
 
 
-def _readable_before(fd: int, deadline: float | None) -> Callable[[], bool]:
+def _readable_before(fd: int, deadline: float) -> Callable[[], bool]:
     """A function that waits until ``fd`` has data or end of file, or ``deadline`` passes.
 
-    It returns False once the deadline has passed (``None``: no deadline).  ``select.poll``
-    costs about half as much per call as a selector, which matters once per read.
+    It returns False once the deadline has passed.  ``select.poll`` costs about
+    half as much per call as a selector, which matters once per read.
     """
     if hasattr(select, "poll"):
         poller = select.poll()
@@ -431,12 +425,10 @@ def _readable_before(fd: int, deadline: float | None) -> Callable[[], bool]:
         selector = selectors.SelectSelector()
         selector.register(fd, selectors.EVENT_READ)
 
-        def poll(milliseconds: float | None) -> list:
-            return selector.select(None if milliseconds is None else milliseconds / 1000)
+        def poll(milliseconds: float) -> list:
+            return selector.select(milliseconds / 1000)
 
     def wait() -> bool:
-        if deadline is None:
-            return bool(poll(None))
         remaining = deadline - time.monotonic()
         return remaining > 0 and bool(poll(remaining * 1000))
 

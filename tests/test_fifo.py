@@ -565,8 +565,8 @@ def test_read_all_keeps_a_non_blocking_descriptor_non_blocking():
 
 
 def test_read_all_without_timeout_on_an_empty_non_blocking_descriptor_raises_at_once():
-    """read_all waits in poll() before each read of a blocking descriptor; a non-blocking one keeps
-    its own behaviour, as before: an empty pipe with a writer still open is BlockingIOError."""
+    """Without a timeout read_all just reads; a non-blocking descriptor keeps its behaviour: an
+    empty pipe with a writer still open is BlockingIOError at once, and the mode is unchanged."""
     r, w = os.pipe()
     os.set_blocking(r, False)
     try:
