@@ -1,10 +1,9 @@
 """Measure how fast messages move between two processes (chapter 09, benchmarks/ipc_compare.py).
 
-:func:`measure` starts a measuring process, which starts a writer and a reader pinned to the CPUs
-``cpus=(writer's, reader's)``.  They exchange messages of exactly ``size`` bytes (one send, one
-receive; the first byte says whether more follow) for ``seconds`` per size: in :func:`throughput`
-the writer sends as fast as it can, in :func:`round_trips` a client times each message's echo.
-A process that fails, or is silent for ``TIMEOUT`` seconds, is killed, and the error says so.
+:func:`measure` starts a measuring process, which starts a writer and a reader pinned to CPUs
+``cpus=(writer's, reader's)``, exchanging messages of exactly ``size`` bytes (one send, one receive;
+the first byte says if more follow) for ``seconds`` per size: :func:`throughput` sends flat out,
+:func:`round_trips` times each echo.  A process that fails, or is silent for ``TIMEOUT`` s, is killed.
 """
 
 from __future__ import annotations
@@ -291,10 +290,11 @@ def measure(what: str, names: Any, sizes: Any, *, rounds: int = 3, progress: boo
 if __name__ == "__main__":  # the measuring process started by measure()
     request = json.loads(sys.argv[1])
     what = {"throughput": throughput, "round_trips": round_trips}[request["what"]]
-    results = {name: {size: [] for size in request["sizes"]} for name in request["names"]}
-    for _ in range(request["rounds"]):
-        for name in results:
-            for size, value in what(name, request["sizes"], **request["kw"]).items():
+    names, sizes = request["names"], request["sizes"]
+    results = {name: {size: [] for size in sizes} for name in names}
+    for r in range(request["rounds"]):
+        for name in names[r % len(names) :] + names[: r % len(names)]:  # each first once in a while
+            for size, value in what(name, sizes, **request["kw"]).items():
                 results[name][size].append(value)
             print("measured", name, flush=True)
     print(json.dumps(results))
