@@ -11,7 +11,7 @@ For each notebook, one background process runs, at the same time:
 
 All three runs must execute without an unexpected error, and their outputs,
 after the rules of ``tests/nbval_sanitize.cfg``, must equal the stored ones
-(cells marked ``# NBVAL_IGNORE_OUTPUT`` excepted), as nbval would require.
+(cells tagged ``nbval-ignore-output`` excepted), as nbval would require.
 
 Cost: the background runs start when the tests are collected (see
 ``pytest_collection_modifyitems`` in conftest.py, which also moves this
@@ -185,7 +185,7 @@ def comparable(outputs: list[dict], rules) -> list[tuple]:
 
 
 def ignored(cell: dict) -> bool:
-    return any(line.strip() == "# NBVAL_IGNORE_OUTPUT" for line in _text(cell["source"]).splitlines())
+    return "nbval-ignore-output" in cell.get("metadata", {}).get("tags", [])
 
 
 def differences(path: Path, nb: dict, run: dict, label: str, rules) -> list[str]:
