@@ -333,3 +333,66 @@ def strips(streams: Mapping[str, tuple[bytes, int]], *, records: int = 40, alt: 
     for side in ("top", "right", "left"):
         ax.spines[side].set_visible(False)
     return show(fig, alt)
+
+
+def lines(
+    series: Mapping[str, Mapping[float, float]],
+    *,
+    xlabel: str,
+    ylabel: str,
+    title: str,
+    xticklabel: Any = None,
+    reference: str | None = None,
+) -> Any:
+    """A ``Figure`` with one line per ``{label: {x: y}}``, both axes logarithmic.
+
+    ``xticklabel`` turns an x value into its tick's text (for example a size
+    in bytes into ``"64 KiB"``); the ticks are then the x values themselves.
+    The series named ``reference`` (a baseline, such as ``dd``) is drawn dashed and black.
+    """
+    fig = figure(7, 3.4)
+    ax = fig.add_subplot()
+    others = [label for label in series if label != reference]
+    for label, points in series.items():
+        style = (
+            ("s--", "#000000") if label == reference else ("o-", COLOURS[others.index(label) % len(COLOURS)])
+        )
+        ax.plot(list(points), list(points.values()), style[0], color=style[1], label=label)
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    if xticklabel is not None:
+        xs = sorted({x for points in series.values() for x in points})
+        ax.set_xticks(xs, [xticklabel(x) for x in xs])
+        ax.minorticks_off()
+    ax.set(xlabel=xlabel, ylabel=ylabel)
+    ax.set_title(title, fontsize=10)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    return fig
+
+
+def bars(groups: Mapping[str, Mapping[str, float]], *, ylabel: str, title: str, log: bool = False) -> Any:
+    """A ``Figure`` of grouped bars: ``{group: {label: value}}``, one colour per label, the value on top."""
+    labels = list(next(iter(groups.values())))
+    fig = figure(7, 3.2)
+    ax = fig.add_subplot()
+    width = 0.8 / len(labels)
+    for i, label in enumerate(labels):
+        xs = [g + (i - (len(labels) - 1) / 2) * width for g in range(len(groups))]
+        heights = [values[label] for values in groups.values()]
+        drawn = ax.bar(xs, heights, width, color=COLOURS[i % len(COLOURS)], label=label)
+        ax.bar_label(drawn, fmt=lambda v: f"{v:,.0f}" if v >= 10 else f"{v:.2g}", fontsize=7)
+    ax.set_xticks(range(len(groups)), list(groups), fontsize=8)
+    ax.set_yscale("log" if log else "linear")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8)
+    return fig
+
+
+def size_label(size: int) -> str:
+    """A size in bytes as a tick label: 64 -> '64 B', 65536 -> '64 KiB', 1048576 -> '1 MiB'."""
+    for unit, shift in (("MiB", 20), ("KiB", 10)):
+        if size >= 1 << shift and size % (1 << shift) == 0:
+            return f"{size >> shift} {unit}"
+    return f"{size} B"

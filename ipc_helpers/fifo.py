@@ -9,13 +9,17 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import errno
+import mmap
 import os
+import select
 import selectors
 import shutil
 import stat
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from .errors import FifoTimeoutError, NotAFifoError
@@ -150,25 +154,114 @@ def read_all(fd: int, *, timeout: float | None = None) -> bytes:
     closed (the caller opened it, the caller closes it), and its blocking mode
     and the pipe's capacity are left as they were.
     """
-    chunks: list[bytes] = []
-    if timeout is None:
-        while chunk := os.read(fd, READ_SIZE):
-            chunks.append(chunk)
-        return b"".join(chunks)
-
-    deadline = time.monotonic() + timeout
-    with selectors.DefaultSelector() as selector:
-        selector.register(fd, selectors.EVENT_READ)
+    wait = None if timeout is None else _readable_before(fd, time.monotonic() + timeout)
+    # Each read lands in one small buffer that stays in the CPU cache, so the
+    # kernel's copy (made while it holds the pipe's lock, which a writer on
+    # another CPU is waiting for) is short; _Received then keeps the bytes.
+    buffer = bytearray(READ_SIZE)
+    view = memoryview(buffer)
+    received = _Received()
+    try:
         while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not selector.select(remaining):
-                received = b"".join(chunks)
+            if wait is not None and not wait():
+                partial = received.getvalue()
                 raise FifoTimeoutError(
-                    f"end of file did not arrive within {timeout:g} s "
-                    f"({len(received)} bytes received so far)",
-                    partial=received,
+                    f"end of file did not arrive within {timeout:g} s ({len(partial)} bytes received so far)",
+                    partial=partial,
                 )
-            chunk = os.read(fd, READ_SIZE)
-            if not chunk:
-                return b"".join(chunks)
-            chunks.append(chunk)
+            count = os.readv(fd, [buffer])
+            if not count:
+                return received.getvalue()
+            received.add(view[:count])
+    finally:
+        received.close()
+        view.release()
+
+
+def _readable_before(fd: int, deadline: float) -> Callable[[], bool]:
+    """A function that waits until ``fd`` has data or end of file, or ``deadline`` passes.
+
+    It returns False once the deadline has passed.  ``select.poll`` costs about
+    half as much per call as a selector, which matters once per read.
+    """
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)  # POLLHUP (end of file) is always reported
+        poll = poller.poll
+    else:  # pragma: no cover - systems without poll(); SelectSelector holds no descriptor
+        selector = selectors.SelectSelector()
+        selector.register(fd, selectors.EVENT_READ)
+
+        def poll(milliseconds: float) -> list:
+            return selector.select(milliseconds / 1000)
+
+    def wait() -> bool:
+        remaining = deadline - time.monotonic()
+        return remaining > 0 and bool(poll(remaining * 1000))
+
+    return wait
+
+
+#: ``read_all`` keeps the first MiB in a bytearray; beyond that it copies into
+#: 8 MiB pieces of fresh memory and joins them once at the end.
+_FIRST = 1 << 20
+_PIECE = 8 << 20
+
+
+class _Received:
+    """The bytes ``read_all`` has received so far.
+
+    Why pieces: every 4 KiB page of newly used memory costs a page fault, and
+    for a large transfer those faults take more time than copying the bytes.
+    The pieces are anonymous memory maps for which Linux is asked to use 2 MiB
+    pages (``MADV_HUGEPAGE``) and to fill in all pages at once
+    (``MADV_POPULATE_WRITE``), so the copies into them fault rarely, if ever.
+    Measured with ``benchmarks/read_all_throughput.py``: about twice the
+    reader's CPU efficiency of a plain ``bytearray`` loop, on one CPU or two.
+    """
+
+    def __init__(self) -> None:
+        self.first = bytearray()
+        self.pieces: list[memoryview] = []
+        self.used = 0  # bytes used in the last piece
+
+    def add(self, data: memoryview) -> None:
+        if not self.pieces and len(self.first) + len(data) <= _FIRST:
+            self.first += data
+            return
+        while data:
+            if not self.pieces or self.used == _PIECE:
+                self.pieces.append(memoryview(_new_piece()))
+                self.used = 0
+            count = min(_PIECE - self.used, len(data))
+            self.pieces[-1][self.used : self.used + count] = data[:count]
+            self.used += count
+            data = data[count:]
+
+    def getvalue(self) -> bytes:
+        if not self.pieces:
+            return bytes(self.first)
+        return b"".join([self.first, *self.pieces[:-1], self.pieces[-1][: self.used]])
+
+    def close(self) -> None:
+        """Give the pieces' memory back now, not when the garbage collector runs."""
+        for view in self.pieces:
+            piece = view.obj
+            view.release()
+            if isinstance(piece, mmap.mmap):
+                piece.close()
+        self.pieces.clear()
+
+
+def _new_piece() -> mmap.mmap | bytearray:
+    try:
+        piece = mmap.mmap(-1, _PIECE, flags=mmap.MAP_PRIVATE)
+    except (AttributeError, OSError):  # pragma: no cover - no anonymous private maps here
+        return bytearray(_PIECE)
+    if hasattr(mmap, "MADV_HUGEPAGE"):  # Linux
+        # 23 is MADV_POPULATE_WRITE (Linux 5.14), which Python's mmap does not name.  Without huge
+        # pages it still saves a fault per 4 KiB page; an older kernel just refuses it.
+        for advice in (mmap.MADV_HUGEPAGE, getattr(mmap, "MADV_POPULATE_WRITE", 23)):
+            with contextlib.suppress(OSError):
+                piece.madvise(advice)
+    return piece

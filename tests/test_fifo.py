@@ -496,6 +496,109 @@ def test_read_all_does_not_change_pipe_capacity(tmp_path):
         os.close(r)
 
 
+def _pipe_with_writer(data: bytes, *, keep_open: bool = False, seed: int = 1):
+    """An anonymous pipe's read end, and a thread writing ``data`` in uneven pieces into it."""
+    import random
+
+    r, w = os.pipe()
+    rng = random.Random(seed)
+
+    def write() -> None:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(w, view[: rng.choice([1, 100, 4096, 65536, 300_000])]) :]
+        if not keep_open:
+            os.close(w)
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    return r, w, thread
+
+
+@pytest.mark.parametrize("timeout", [None, 30])
+@pytest.mark.parametrize("size", [0, 1, 1 << 20, (1 << 20) + 1, 9 << 20, 17 * (1 << 20) + 12_345])
+def test_read_all_returns_exactly_the_bytes_written(size, timeout):
+    """Sizes on both sides of where read_all moves from its first MiB to 8 MiB pieces."""
+    data = os.urandom(size)
+    r, _, thread = _pipe_with_writer(data)
+    try:
+        result = read_all(r, timeout=timeout)
+        assert type(result) is bytes and result == data
+        os.fstat(r)  # still open
+    finally:
+        thread.join(10)
+        os.close(r)
+
+
+def test_read_all_timeout_keeps_partial_data_beyond_the_first_mib():
+    data = os.urandom(10 * (1 << 20) + 3)
+    r, w, thread = _pipe_with_writer(data, keep_open=True)
+    try:
+        with pytest.raises(FifoTimeoutError) as info:
+            read_all(r, timeout=1)  # the writer never closes: end of file cannot come
+        assert info.value.partial == data
+        assert f"{len(data)} bytes received so far" in str(info.value)
+    finally:
+        thread.join(10)
+        os.close(w)
+        os.close(r)
+
+
+def test_read_all_keeps_a_non_blocking_descriptor_non_blocking():
+    data = os.urandom(3 << 20)
+    r, _, thread = _pipe_with_writer(data)
+    os.set_blocking(r, False)
+    try:
+        assert read_all(r, timeout=30) == data
+        assert not os.get_blocking(r)
+    finally:
+        thread.join(10)
+        os.close(r)
+
+
+def test_read_all_without_timeout_on_an_empty_non_blocking_descriptor_raises_at_once():
+    """Without a timeout read_all just reads; a non-blocking descriptor keeps its behaviour: an
+    empty pipe with a writer still open is BlockingIOError at once, and the mode is unchanged."""
+    r, w = os.pipe()
+    os.set_blocking(r, False)
+    try:
+        with pytest.raises(BlockingIOError):
+            read_all(r)
+        assert not os.get_blocking(r)
+    finally:
+        os.close(r)
+        os.close(w)
+
+
+@pytest.mark.parametrize("ends", ["end of file", "timeout"])
+def test_read_all_gives_its_memory_back(monkeypatch, ends):
+    """The 8 MiB pieces are closed when read_all returns or raises, not left to the garbage collector."""
+    from ipc_helpers import fifo
+
+    made = []
+
+    def recording_piece():
+        made.append(real_new_piece())
+        return made[-1]
+
+    real_new_piece = fifo._new_piece
+    monkeypatch.setattr(fifo, "_new_piece", recording_piece)
+    r, w, thread = _pipe_with_writer(os.urandom(20 << 20), keep_open=ends == "timeout")
+    try:
+        if ends == "timeout":
+            with pytest.raises(FifoTimeoutError):
+                read_all(r, timeout=1)
+        else:
+            read_all(r)
+    finally:
+        thread.join(10)
+        if ends == "timeout":
+            os.close(w)
+        os.close(r)
+    assert len(made) == 3
+    assert all(piece.closed for piece in made)
+
+
 # ---------------------------------------------------------------- import hygiene
 
 

@@ -144,6 +144,22 @@ def test_volatile_text_in_outputs_is_covered_by_a_sanitize_rule(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
+def test_every_plot_has_a_text_alternative(path):
+    """A picture output carries a one-line "alt": in its metadata (as ipc_helpers.draw.show sets it)
+    or on the <img> of its HTML copy, which is what JupyterLab shows (the explorer's drawing)."""
+    for cell in code_cells(load(path)):
+        for output in cell["outputs"]:
+            html = "".join(output.get("data", {}).get("text/html", ""))
+            shown = re.match(r'\s*<img [^>]*\balt="([^"]*)"', html)
+            for mime in output.get("data", {}):
+                if mime.startswith("image/"):
+                    alt = output.get("metadata", {}).get(mime, {}).get("alt", "") or (shown and shown[1]) or ""
+                    assert alt.strip() and "\n" not in alt, (
+                        f"a plot without alt text in:\n{source(cell)[:200]}"
+                    )
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
 def test_kernelspec_is_python3(path):
     assert load(path)["metadata"]["kernelspec"]["name"] == "python3"
 
@@ -197,9 +213,7 @@ def chapter_table_rows() -> list[str]:
 # replaces (None if it is new). A planned row is accepted only while its notebook is missing, and
 # the notebook it replaces counts as listed only until then. Remove an entry once it has landed
 # (a test below fails until you do). See CONTRIBUTING.md, "The chapter table".
-PLANNED: dict[str, str | None] = {
-    "09-how-fast-is-a-fifo.ipynb": None,  # issue 16
-}
+PLANNED: dict[str, str | None] = {}
 
 
 def listed_and_existing() -> tuple[set[str], set[str]]:

@@ -439,6 +439,13 @@ def mermaid_blocks(name: str) -> int:
     return sum("".join(c["source"]).count("```mermaid") for c in cells)
 
 
+def image_outputs(name: str) -> int:
+    """How many picture outputs (image/png, ...) the stored notebook holds."""
+    nb = json.loads((NOTEBOOKS / name).read_text(encoding="utf-8"))
+    outputs = [o for c in nb["cells"] if c["cell_type"] == "code" for o in c.get("outputs", [])]
+    return sum(any(mime.startswith("image/") for mime in o.get("data", {})) for o in outputs)
+
+
 def check_pictures(nb: NotebookPage) -> list[str]:
     """Every Mermaid diagram drawn without error, every output image loaded, not blank, with alt text."""
     expected = mermaid_blocks(nb.name)
@@ -455,6 +462,8 @@ def check_pictures(nb: NotebookPage) -> list[str]:
     for i, m in enumerate(found["mermaid"]):
         if m["error"] or not m["drawn"]:
             problems.append(f"Mermaid diagram {i + 1} is not drawn ({m['text']!r})")
+    if len(found["images"]) != image_outputs(nb.name):
+        problems.append(f"{image_outputs(nb.name)} output images stored, {len(found['images'])} shown")
     for i, image in enumerate(found["images"]):
         if not image["loaded"] or image["colours"] < 3:
             problems.append(f"output image {i + 1} is {'blank' if image['loaded'] else 'not loaded'}")
