@@ -153,7 +153,8 @@ def test_every_plot_has_a_text_alternative(path):
             shown = re.match(r'\s*<img [^>]*\balt="([^"]*)"', html)
             for mime in output.get("data", {}):
                 if mime.startswith("image/"):
-                    alt = output.get("metadata", {}).get(mime, {}).get("alt", "") or (shown and shown[1]) or ""
+                    alt = output.get("metadata", {}).get(mime, {}).get("alt", "")
+                    alt = alt or (shown[1] if shown else "")
                     assert alt.strip() and "\n" not in alt, (
                         f"a plot without alt text in:\n{source(cell)[:200]}"
                     )
