@@ -118,3 +118,46 @@ def test_constraints_pin_every_dependency_for_each_python_they_cover():
         '-e ".[test]" $(PIP_C)' in makefile
         and "PIP_C  := $(if $(wildcard $(CONSTRAINTS)),-c $(CONSTRAINTS))" in makefile
     )
+
+
+
+def chapter_facts(folder: Path, time_word: str, minutes_re: str) -> dict[str, tuple[str, int]]:
+    """Chapter number -> (title, minutes), from the first cell of each chapter in ``folder``."""
+    import json
+
+    facts = {}
+    for path in sorted(folder.glob("[0-9][0-9]-*.ipynb")):
+        first = "".join(json.loads(path.read_text(encoding="utf-8"))["cells"][0]["source"])
+        title = first.splitlines()[0].removeprefix("# ")
+        time_line = next(line for line in first.splitlines() if line.startswith(f"**{time_word}**"))
+        facts[path.name[:2]] = (title, int(re.search(minutes_re, time_line).group(1)))
+    return facts
+
+
+@pytest.mark.parametrize(
+    "readme, folder, time_word, minutes_re, unit",
+    [
+        ("README.md", "notebooks", "Time", r"(\d+) minutes", "min"),
+        ("README.zh-CN.md", "notebooks/zh_CN", "用时", r"(\d+) 分钟", "分钟"),
+    ],
+)
+def test_readme_rows_give_each_chapter_its_own_title_and_time(readme, folder, time_word, minutes_re, unit):
+    text = (ROOT / readme).read_text(encoding="utf-8")
+    row = rf"^\| \[((\d\d) — [^]]+)\]\({folder}/\d\d-[^)]+\) \|[^|]+\| (\d+) {unit} \|$"
+    rows = {m.group(2): (m.group(1), int(m.group(3))) for m in re.finditer(row, text, re.M)}
+    for number, facts in chapter_facts(ROOT / folder, time_word, minutes_re).items():
+        assert number in rows, f"{readme}: no row for chapter {number} of {folder}"
+        assert rows[number] == facts, f"{readme}: the row says {rows[number]}, the chapter {facts}"
+
+
+def test_guide_gives_each_chapter_its_own_time_and_has_no_drafts():
+    per_chapter = GUIDE.split("\n## Per chapter", 1)[1]
+    sections = {s[:2]: s for s in re.split(r"^### (?=\d\d — )", per_chapter, flags=re.M)[1:]}
+    for number, (_, minutes) in chapter_facts(ROOT / "notebooks", "Time", r"(\d+) minutes").items():
+        assert number in sections, f"the guide has no section for chapter {number}"
+        if "notes to come" not in sections[number].splitlines()[0]:
+            said = re.search(r"^\*\*Time\*\*: (\d+) minutes", sections[number], re.M)
+            assert said and int(said.group(1)) == minutes, f"guide, {number}: chapter says {minutes}"
+        plan = re.search(rf"\[{number}\]\(\.\./notebooks/{number}-[^)]+\) [^(|]+\((\d+)\)", GUIDE)
+        assert plan and int(plan.group(1)) == minutes, f"course plan, {number}: chapter says {minutes}"
+    assert not re.search(r"\bTODO\b|\bDRAFT\b", GUIDE), "the instructor guide still has a TODO or DRAFT"
