@@ -1,6 +1,6 @@
 """Compare a FIFO with the other IPC mechanisms on this machine: tables on stdout, plots in files.
 
-The same measurements as chapter 09 (``ipc_helpers/speed.py``), with more sizes, rounds and time:
+The same measurements as chapter 09 (``notebooks/scripts/speed.py``), with more sizes, rounds and time:
 
 - one-way throughput (MiB/s and messages/s) of a FIFO, an anonymous pipe, a Unix socket pair,
   TCP on 127.0.0.1, ``multiprocessing.Queue`` and shared memory (a ring of slots and two
@@ -32,9 +32,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from ipc_helpers import draw, speed
+from ipc_helpers import draw
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "notebooks"))  # as chapter 09 imports it, from its own folder
+from scripts import speed  # noqa: E402
+
 MIB = 2**20
 
 

@@ -1,4 +1,4 @@
-"""ipc_helpers.speed (chapter 09's measurements) and the drawing helpers it uses.
+"""notebooks/scripts/speed.py (chapter 09's measurements) and the drawing helpers it uses.
 
 Speeds depend on the machine and its load, so these tests check what holds on any machine: every
 mechanism delivers, the results have the documented shape, failures explain themselves in one
@@ -11,10 +11,15 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from ipc_helpers import draw, speed
+from ipc_helpers import draw
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+sys.path.insert(0, str(NOTEBOOKS))  # chapter 09 imports it the same way, from its own folder
+from scripts import speed  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs os.mkfifo (not on Windows)")
 
@@ -42,7 +47,7 @@ def test_round_trips_are_timed_one_by_one_on_two_cpus():
 
 
 BIG_RESULT = """
-from ipc_helpers import speed
+from scripts import speed
 
 def _client(channels, seconds, measured=speed._client):  # the real client, with a far larger result
     return [times * 300 for times in measured(channels, seconds)]
@@ -59,7 +64,9 @@ def test_results_larger_than_a_pipe_write_arrive_whole():
     result pipe shared by both processes, the server's report could land inside the client's and
     garble both (seen with the full benchmark as UnpicklingError).  Each process now has its own
     pipe.  The result is made large on purpose, so the test does not depend on the machine's speed."""
-    check = subprocess.run([sys.executable, "-c", BIG_RESULT], capture_output=True, text=True, timeout=120)
+    check = subprocess.run(
+        [sys.executable, "-c", BIG_RESULT], capture_output=True, text=True, timeout=120, cwd=NOTEBOOKS
+    )
     errors = [line for line in check.stderr.splitlines() if "Error" in line]
     assert check.returncode == 0, errors[-1:] or check.stderr
 
@@ -90,7 +97,7 @@ def test_on_one_cpu_a_fifo_and_a_pipe_move_about_the_same_per_cpu_second():
 
 LEAK_CHECK = """
 import os, sys
-from ipc_helpers import speed
+from scripts import speed
 before = set(os.listdir("/dev/shm"))
 one, two = (int(sys.argv[1]),) * 2, (int(sys.argv[1]), int(sys.argv[2]))
 for name in ["shared memory", "Queue"]:
@@ -110,6 +117,7 @@ def test_shared_memory_and_queues_are_removed_at_once():
         capture_output=True,
         text=True,
         timeout=120,
+        cwd=NOTEBOOKS,
     )
     errors = [line for line in check.stderr.splitlines() if "Error" in line]
     assert check.returncode == 0, errors[-1:] or check.stderr

@@ -1,5 +1,7 @@
 """Measure how fast messages move between two processes (chapter 09, benchmarks/ipc_compare.py).
 
+Chapter 09 imports it (``from scripts import speed``); read it to see how each mechanism is set up.
+
 :func:`measure` starts a measuring process, which starts a writer and a reader pinned to CPUs
 ``cpus=(writer's, reader's)``, exchanging messages of exactly ``size`` bytes (one send, one receive;
 the first byte says if more follow) for ``seconds`` per size: :func:`throughput` sends flat out,
@@ -265,7 +267,7 @@ def dd_fifo(sizes: list, *, cpus: tuple, seconds: float = 0.02, clock: str = "wa
 def measure(what: str, names: Any, sizes: Any, *, rounds: int = 3, progress: bool = False, **kw: Any) -> dict:
     """``{name: {size: [each round's value]}}`` of ``what`` ("throughput" or "round_trips") with keywords
     ``kw``; each round measures every name in turn, so a disturbance spreads over all.  It all runs in
-    a new process (``python -m ipc_helpers.speed``) with a single thread, where ``fork`` is safe."""
+    a new process (``python speed.py REQUEST``) with a single thread, where ``fork`` is safe."""
     request = json.dumps(dict(what=what, names=list(names), sizes=list(sizes), rounds=rounds, kw=kw))
     steps, limit = rounds * len(names), 2 * TIMEOUT + kw.get("seconds", 0.02) * len(sizes)
     bar = None
@@ -274,7 +276,7 @@ def measure(what: str, names: Any, sizes: Any, *, rounds: int = 3, progress: boo
         from ipywidgets import IntProgress
 
         display(bar := IntProgress(value=0, max=steps, description="measuring"))
-    command = [sys.executable, "-m", __name__, request]
+    command = [sys.executable, os.path.abspath(__file__), request]
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0) as child:
         for _ in range(steps):  # one line per measurement, then the results
             if not select.select([child.stdout], [], [], limit)[0] or not child.stdout.readline():
