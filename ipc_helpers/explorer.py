@@ -460,10 +460,8 @@ class FifoExplorer:
             p.status, p.fd, p.call = m["status"], None, None
             if call:
                 ok = call["op"] == "exit"
-                call["record"][2:] = [
-                    f"status {p.status}" if ok else f"never returned: {self._ended(p)}",
-                    not ok,
-                ]
+                said = f"status {p.status}" if ok else f"never returned: {self._ended(p)}"
+                call["record"][2:] = [said, not ok]
         return event in ("start", "done", "exited")
 
     def _result(self, p: _Proc, op: str, args: dict[str, Any], m: dict[str, Any]) -> str:

@@ -127,10 +127,8 @@ def _pipe(state: Any, mid: float) -> list[str]:
             x = PIPE_X + 4 + i * cell
             out.append(_rect(x, y + 6, cell - 1, PIPE_H - 12, "#FFFFFF", "#B8CCDA"))
             if filled:  # at least 2 wide: a few bytes stay visible
-                fill = _rect(
-                    x, y + 6, max((cell - 1) * filled, 2), PIPE_H - 12, "#0072B2", "", class_="ipc-fill"
-                )
-                out.append(fill)
+                width = max((cell - 1) * filled, 2)
+                out.append(_rect(x, y + 6, width, PIPE_H - 12, "#0072B2", "", class_="ipc-fill"))
         label = f"{state.bytes} bytes in the pipe"
         if state.capacity:
             label = f"{state.bytes} of {state.capacity} bytes: {pages} pages of {state.page}"
@@ -214,19 +212,14 @@ def draw_html(state: Any) -> str:
 # "C-like" adds a C-like writer.  The unit tests run the steps and find each expected text in the
 # calls or the state: the answers are what really happens.  Titles name no result.
 EXPERIMENTS = [
-    (
-        "Two writers, one reader",
-        2,
+    ("Two writers, one reader", 2,
         "open: reader; open: writer 1; open: writer 2; write: writer 1: hi",
         "Writer 1 closes. What do the reader's next two reads return?",
         "close: writer 1; read: reader; read: reader; close: writer 2",
         "b'hi' (data outlives its writer), then the read blocks: writer 2 could still write. It "
         "returns b'', end of file, only when writer 2, the last writer, closes.",
         ("-> b'hi'", "read(3, 100) -> b'' (end of file)"),
-    ),
-    (
-        "poll after the only writer closes",
-        1,
+    ), ("poll after the only writer closes", 1,
         "open: reader: nonblock; open: writer 1; write: writer 1: bye; close: writer 1",
         "Writer 1 wrote b'bye' and closed. What does poll report now, after the reader has read "
         "everything, and once a writer opens again?",
@@ -234,11 +227,7 @@ EXPERIMENTS = [
         "POLLIN|POLLHUP (data, no writer), then POLLHUP alone, again and again, while read returns "
         "b'' at once: a poll loop would spin. A new writer clears it: nothing.",
         ("-> POLLIN|POLLHUP", "-> POLLHUP", "-> nothing"),
-    ),
-    (
-        "O_NONBLOCK on open",
-        1,
-        "",
+    ), ("O_NONBLOCK on open", 1, "",
         "Nobody has the FIFO open. Writer 1 opens with O_NONBLOCK; then the reader does, and reads "
         "without waiting. What happens? And once a writer is there?",
         "open: writer 1: nonblock; open: reader: nonblock; read: reader: nonblock; open: writer 1; "
@@ -246,10 +235,7 @@ EXPERIMENTS = [
         "ENXIO: no reader. The reader's open returns at once; its read returns b'' although no writer "
         "has come yet (not end of file). With a writer there: EAGAIN, empty but more may come.",
         ("-> ENXIO", "read(3, 100) -> b'' (no writer yet)", "-> EAGAIN"),
-    ),
-    (
-        "The reader leaves two blocked writers",
-        1,
+    ), ("The reader leaves two blocked writers", 1,
         "C-like; open: reader; open: writer 1; open: writer 2; write: writer 1: 100000; write: writer 2: 10",
         "Writer 1 (Python) is blocked writing 100000 bytes, writer 2 (C-like) writing 10. The reader "
         "exits. What happens to each writer?",
@@ -257,10 +243,7 @@ EXPERIMENTS = [
         "Both get SIGPIPE inside the write they are blocked in. Python ignores it: writer 1's write "
         "returns 65536, what went in, and its next write fails with EPIPE. Writer 2 dies in write().",
         ("-> 65536 (of 100000)", "killed by SIGPIPE"),
-    ),
-    (
-        "O_RDWR on the reader's side",
-        1,
+    ), ("O_RDWR on the reader's side", 1,
         "open: reader: rdwr; open: writer 1; write: writer 1: x; close: writer 1",
         "The reader opened with O_RDWR. The only writer wrote b'x' and closed. What do two reads "
         "without waiting return, and what does poll report?",
@@ -346,10 +329,8 @@ def explorer_ui(lab: Any = None) -> Any:
         made.add_class(css)
         return made
 
-    view, message, text, answer = [
-        widget(w.HTML, f"ipc-{c}")
-        for c in ("explorer-view", "message", "experiment-text", "experiment-answer")
-    ]
+    parts = ("explorer-view", "message", "experiment-text", "experiment-answer")
+    view, message, text, answer = [widget(w.HTML, f"ipc-{c}") for c in parts]
     data = widget(w.Text, "ipc-write-data", "16em", value="hello", description="write data")
     amounts = [("as typed", 0), ("100000 bytes", 100000)]
     amount = widget(w.Dropdown, "ipc-write-amount", "9em", options=amounts)
