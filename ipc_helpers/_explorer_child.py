@@ -1,14 +1,12 @@
 """One process of the FIFO explorer: it makes the system calls it is told to make.
 
-``python -I -S _explorer_child.py FIFO ROLE SIGPIPE LIFETIME`` (standard library only: it starts
-in a few hundredths of a second).  One JSON command per line on standard input, such as
-``{"op": "open", "flags": "O_RDONLY|O_NONBLOCK"}``, ``{"op": "read", "n": 100}``,
-``{"op": "write", "data": "<hex>"}``, ``setfl``, ``poll``, ``close``, ``status``, ``exit``.
-A system call runs in a worker thread, which says ``start`` (with its thread id, so that the
-kernel can ask Linux whether it sleeps) and then ``done`` with the result or the errno name.
-The main thread stays free for ``status`` (bytes in the pipe: ``ioctl(FIONREAD)``; capacity:
-``fcntl(F_GETPIPE_SZ)``) and ``exit`` (``os._exit(0)`` ends a blocked call too).  At end of
-file on standard input (the kernel has gone) it removes the FIFO and its folder, and exits.
+``python -I -S _explorer_child.py FIFO ROLE SIGPIPE LIFETIME``.  One JSON command per line on
+standard input (``{"op": "read", "n": 100}``; open, setfl, read, write, poll, close, status,
+exit).  A system call runs in a worker thread, which says ``start`` (with its thread id, for
+``/proc/PID/task/TID/wchan``), then ``done`` with the result or the errno name.  The main thread
+stays free for ``status`` (``ioctl(FIONREAD)``, ``fcntl(F_GETPIPE_SZ)``) and ``exit`` (ends a
+blocked call too).  At end of file on standard input (the Jupyter kernel has gone) it removes
+the FIFO and its folder, and exits.
 """
 
 import array
@@ -82,7 +80,7 @@ def work(command: dict, path: str, role: str) -> None:
 
 
 def main(path: str, role: str, sigpipe: str, lifetime: int) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # interrupting the kernel must not end us
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # interrupting the Jupyter kernel must not end us
     if sigpipe == "default":  # as a C program: a write with no reader kills the process
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     signal.alarm(lifetime)  # safety net: no command for `lifetime` seconds -> SIGALRM ends us
@@ -96,7 +94,7 @@ def main(path: str, role: str, sigpipe: str, lifetime: int) -> None:
             say("status", **status())
         else:
             threading.Thread(target=work, args=(command, path, role), daemon=True).start()
-    try:  # end of file: the kernel has gone away, so nobody else will remove the FIFO
+    try:  # end of file: the Jupyter kernel has gone away, so nobody else will remove the FIFO
         os.unlink(path)
         os.rmdir(os.path.dirname(path))
     except OSError:

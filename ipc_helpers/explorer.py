@@ -1,22 +1,14 @@
 """The FIFO explorer: real processes around one FIFO, one system call per action.
 
-:class:`FifoExplorer` makes a FIFO in a private folder and starts a reader and a writer, each a
-separate Python process (``_explorer_child.py``).  Each action makes one process do one system
-call (``open``, ``read``, ``write``, ``poll``, ``close``) or exit, and returns that :class:`Call`
-with its result, such as ``read(3, 100) -> b'hello'``.  In Jupyter the explorer draws itself
-(``explorer_view.draw_svg``); :func:`explorer_ui` adds buttons.  Everything shown is observed:
-
-- a result is what the call returned; a call that has not returned is *blocked* only once Linux
-  says the thread sleeps in it (``/proc/PID/task/TID/wchan``: ``wait_for_partner`` in ``open``,
-  ``pipe_read``/``pipe_write``; elsewhere it stays "in read()", not returned);
-- bytes in the pipe come from ``ioctl(FIONREAD)``, the capacity from ``fcntl(F_GETPIPE_SZ)``,
-  asked by a process that has the FIFO open; an exit status is what ``waitpid`` returned.
-
-An action returns once everything has settled: its call, and every call it released, has
-returned or sleeps (milliseconds; at most :data:`TIMEOUT` s).  The kernel never blocks.  Nothing
-is left behind: :meth:`~FifoExplorer.shutdown`, ``with``, garbage collection and interpreter exit
-end the processes and remove the FIFO; if the kernel dies, the processes see end of file on their
-standard input, remove the FIFO and exit.
+:class:`FifoExplorer` makes a FIFO in a private folder and starts processes around it
+(``_explorer_child.py``).  Each action makes one of them do one system call and returns that
+:class:`Call`, such as ``read(3, 100) -> b'hello'``; :func:`explorer_ui` adds buttons.  All shown
+is observed: a call is *blocked* only once Linux says its thread sleeps in it
+(``/proc/PID/task/TID/wchan``); bytes in the pipe come from ``ioctl(FIONREAD)``, the capacity from
+``fcntl(F_GETPIPE_SZ)``, exit statuses from ``waitpid``.  The notebook's process never blocks.
+Nothing is left behind: ``shutdown()``, ``with``, garbage collection and interpreter exit (the
+Jupyter kernel stops or restarts) end the processes and remove the FIFO; if the Jupyter kernel
+dies, they see end of file on their standard input, remove the FIFO and exit.
 """
 
 from __future__ import annotations
@@ -33,6 +25,7 @@ import tempfile
 import threading
 import time
 import weakref
+from collections import namedtuple
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,10 +43,14 @@ _WAITS = {"wait_for_partner": "open", "pipe_read": "read", "anon_pipe_read": "re
 _WAITS |= {"pipe_write": "write", "anon_pipe_write": "write", "pipe_wait": "read write"}
 _WAITS_FOR = {"open reader": "a writer to open the FIFO", "open writer": "a reader to open the FIFO"}
 _WAITS_FOR |= {"read reader": "data, or the last writer's close", "write writer": "room in the pipe"}
+_LIVE: dict[str, weakref.ref] = {}  # FIFO name -> the running explorer of that name
 
 
 class ExplorerError(RuntimeError):
     """An action that makes no sense now (the message says why), or a process that does not answer."""
+
+    def _render_traceback_(self) -> list[str]:  # IPython shows this one line instead of a traceback
+        return [f"ExplorerError: {self}. (Lost? reset() starts afresh.)"]
 
 
 @dataclass(frozen=True, repr=False)
@@ -69,19 +66,8 @@ class Call:
         return f"{self.who}: {self.text} -> {'...' if self.result is None else self.result}"
 
 
-@dataclass(frozen=True)
-class Process:
-    """One process as observed.  ``kind``: idle, open, busy (in a call), blocked, exited, killed."""
-
-    name: str
-    role: str
-    pid: int | None
-    state: str
-    kind: str
-    fd: int | None
-    flags: str
-    waits_for: str | None
-    sigpipe: str
+# One process as observed.  kind: idle, open, busy (in a call), blocked, exited, killed.
+Process = namedtuple("Process", "name role pid state kind fd flags waits_for sigpipe")
 
 
 @dataclass(frozen=True, repr=False)
@@ -102,7 +88,7 @@ class State:
     def __repr__(self) -> str:
         if self.closed:
             return f"FIFO {self.fifo}: the explorer is shut down (processes ended, FIFO removed)"
-        pipe = "nobody has it open, so there is no pipe buffer"
+        pipe = "no process has it open"
         if self.bytes is not None:
             pipe = f"{self.bytes} bytes in the pipe"
         if self.capacity:
@@ -124,12 +110,10 @@ class _Proc:
     """The explorer's record of one process."""
 
     def __init__(self, name: str, role: str, sigpipe: str) -> None:
-        self.name, self.role, self.sigpipe = name, role, sigpipe
+        self.name, self.role, self.sigpipe, self.flags, self.ever_open = name, role, sigpipe, "", False
         self.popen: subprocess.Popen[bytes] | None = None
         self.pid: int | None = None
         self.fd: int | None = None
-        self.flags = ""
-        self.ever_open = False
         self.status: int | None = None  # exit status, once reaped
         self.call: dict[str, Any] | None = None  # the call in progress
 
@@ -191,25 +175,25 @@ class FifoExplorer:
     Starts ``readers`` processes (``reader``, ``reader 2``...) and ``writers`` (``writer 1``...).
     Each action takes a process name and returns the :class:`Call` once everything has settled.
     An action that makes no sense now raises :class:`ExplorerError` with the reason
-    (:meth:`why_not`).  Use it in a ``with`` block, or call :meth:`shutdown`.  ``lifetime``: a
-    process that gets no command for this many seconds ends itself.
+    (:meth:`why_not`).  Use it in a ``with`` block, or call :meth:`shutdown`; a new explorer with
+    the same ``name`` shuts this one down.  ``lifetime``: a process that gets no command for this
+    many seconds ends itself.
     """
 
     def __init__(self, name: str = "my_pipe", *, readers: int = 1, writers: int = 1, lifetime: int = 3600):
-        self.lifetime, self.closed = lifetime, False
+        self.lifetime, self.closed = lifetime, True  # until reset() below makes the FIFO
         self._lock = threading.RLock()
         self._events: queue.Queue[tuple[_Proc, dict[str, Any]]] = queue.Queue()
         self._procs: dict[str, _Proc] = {}
         self._calls: list[list[Any]] = []  # [who, text, result, error], oldest first
         self._pipe: dict[str, Any] = {"bytes": None, "capacity": None}
         self._listeners: list[Callable[[], None]] = []
-        self._popens: list[subprocess.Popen[bytes]] = []
-        self._threads: list[threading.Thread] = []
-        folder = tempfile.mkdtemp(prefix="ipc-tutorial-")  # private: mode 0700
-        self.fifo = Path(folder) / name
-        os.mkfifo(self.fifo, 0o600)
-        # The finalizer must not refer to self, or self would never be collected.
-        self._finalizer = weakref.finalize(self, _end_all, self._popens, self._threads, folder)
+        self._writer_came = False  # has a writer opened the pipe since it was made? (b'' is EOF)
+        self.fifo = Path(name)
+        previous = _LIVE.get(name, lambda: None)()
+        if previous is not None:  # the same cell run again: the previous explorer goes
+            previous.shutdown()
+        _LIVE[name] = weakref.ref(self)
         try:
             self.reset(readers, writers)
         except BaseException:
@@ -245,21 +229,21 @@ class FifoExplorer:
         """Why ``name`` cannot ``action`` (open read write poll close exit remove) now; None if it can."""
         with self._lock:
             self._drain()
-            p = self._procs.get(name)
+            p, who = self._procs.get(name), _who(name)
             if self.closed or p is None:
                 return "the explorer is shut down" if self.closed else f"there is no process {name!r}"
             if action == "remove":
                 return None
             if p.status is not None:
-                return f"the {name} process has exited"
+                return f"{who} has exited"
             if p.call is not None and action != "exit":
-                return f"the {name} is in {p.call['op']}(): it can do nothing else until that returns"
+                return f"{who} is in {p.call['op']}(): it can do nothing else until that returns"
             if action == "open" and p.fd is not None:
-                return f"the {name} already has the FIFO open"
+                return f"{who} already has the FIFO open"
             if {"read": "writer", "write": "reader"}.get(action) == p.role:
                 return f"a {p.role} does not {action} here"
             if action not in ("open", "exit") and p.fd is None:
-                return f"the {name} has not opened the FIFO"
+                return f"{who} does not have the FIFO open"
             return None
 
     def on_change(self, callback: Callable[[], None]) -> None:
@@ -284,12 +268,13 @@ class FifoExplorer:
         """``os.read(fd, n)``: waits while the pipe is empty and a writer has it open.
 
         ``nonblock`` switches the descriptor to ``O_NONBLOCK`` first, and a blocking read switches
-        it back (``fcntl(F_SETFL)``, a call of its own): an empty pipe then gives ``EAGAIN``.
+        it back, as ``os.set_blocking(fd, False/True)`` does: ``fcntl(fd, F_SETFL, flags | O_NONBLOCK)``.
         """
         p = self._check(name, "read")
         if ("O_NONBLOCK" in p.flags) != nonblock:
-            flags = p.flags.split("|")[0] + ("|O_NONBLOCK" if nonblock else "")
-            self._do(name, "setfl", f"fcntl({p.fd}, F_SETFL, {flags})", nonblock=nonblock, flags=flags)
+            flags, change = p.flags.split("|")[0] + "|O_NONBLOCK" * nonblock, "| " if nonblock else "& ~"
+            text = f"fcntl({p.fd}, F_SETFL, flags {change}O_NONBLOCK)"  # as os.set_blocking() does
+            self._do(name, "setfl", text, nonblock=nonblock, flags=flags)
         return self._do(name, "read", f"read({p.fd}, {n})", n=n)
 
     def write(self, name: str, data: bytes | str) -> Call:
@@ -312,24 +297,29 @@ class FifoExplorer:
         """The process exits (``os._exit(0)``), even while blocked; the kernel closes its descriptor."""
         return self._do(name, "exit", "exit(0)")
 
-    def add(self, role: str = "writer", sigpipe: str = "ignore") -> str:
-        """Start one more process, a ``"writer"`` or a ``"reader"``; return its name.
+    def add(self, who: str = "writer", sigpipe: str = "ignore") -> str:
+        """Start one more process and return its name: ``"writer"`` or ``"reader"`` (numbered in
+        turn), or a name such as ``"writer 2"`` (ExplorerError if there is one of that name).
 
         ``sigpipe="default"`` makes it behave as a C program: a write with no reader kills it
         with ``SIGPIPE`` instead of failing with ``EPIPE`` (Python ignores ``SIGPIPE``).
         """
-        if role not in ("reader", "writer") or sigpipe not in ("ignore", "default"):
-            raise ValueError(
-                f"role is 'reader' or 'writer', sigpipe 'ignore' or 'default': {role}, {sigpipe}"
-            )
+        role, _, number = who.partition(" ")
+        if role not in ("reader", "writer") or number and not number.isdigit():
+            raise ValueError(f"who: 'reader', 'writer', or such as 'writer 2'; not {who!r}")
+        if sigpipe not in ("ignore", "default"):
+            raise ValueError(f"sigpipe: 'ignore' or 'default'; not {sigpipe!r}")
         with self._lock:
             if self.closed:
                 raise ExplorerError("the explorer is shut down")
-            n = self._numbers[role] = self._numbers[role] + 1
-            p = _Proc(f"{role} {n}" if role == "writer" or n > 1 else role, role, sigpipe)
+            n = int(number) if number else self._numbers[role] + 1
+            name = f"{role} {n}" if role == "writer" or n > 1 else role
+            if name in self._procs:
+                raise ExplorerError(f"{_who(name)} is already there")
+            self._numbers[role] = max(self._numbers[role], n)
+            p = _Proc(name, role, sigpipe)
             # -I -S: standard library only (a fast start).  A session of its own: a signal to the
-            # kernel's process group (Interrupt, kill) does not reach it; if the kernel dies, it
-            # sees end of file on its standard input and removes the FIFO.
+            # Jupyter kernel's process group (Interrupt) does not reach it.
             argv = [sys.executable, "-I", "-S", CHILD, str(self.fifo), role, sigpipe, str(self.lifetime)]
             pipe = subprocess.PIPE
             p.popen = subprocess.Popen(argv, stdin=pipe, stdout=pipe, start_new_session=True)
@@ -337,7 +327,7 @@ class FifoExplorer:
             self._threads.append(threading.Thread(target=_pump, args=(p.popen, p, self._events), daemon=True))
             self._threads[-1].start()
             self._procs[p.name] = p
-            self._until(lambda: p.pid is not None or p.status is not None, f"the {p.name} did not start")
+            self._until(lambda: p.pid is not None or p.status is not None, f"{_who(p.name)} did not start")
             self._finish()
             return p.name
 
@@ -350,8 +340,15 @@ class FifoExplorer:
             self._finish()
 
     def reset(self, readers: int = 1, writers: int = 1) -> State:
-        """End every process, forget the calls, and start fresh ones; the FIFO stays."""
+        """End every process, forget the calls, and start fresh ones; the FIFO stays (or is made anew)."""
         with self._lock:
+            if self.closed:  # made, or shut down: a new folder and FIFO
+                self._procs, self._popens, self._threads, self.closed = {}, [], [], False
+                folder = tempfile.mkdtemp(prefix="ipc-tutorial-")  # private: mode 0700
+                self.fifo = Path(folder) / self.fifo.name
+                os.mkfifo(self.fifo, 0o600)
+                # The finalizer must not refer to self, or self would never be collected.
+                self._finalizer = weakref.finalize(self, _end_all, self._popens, self._threads, folder)
             for name in list(self._procs):
                 self.remove(name)
             self._calls.clear()
@@ -397,7 +394,7 @@ class FifoExplorer:
             p.send({"op": op, **args})
             # First its own call returns or sleeps; only then look at the others, which it may have
             # released (and they others in turn): until nothing moves.
-            self._until(lambda: p.call is None or p.asleep(), f"the {name} did not answer")
+            self._until(lambda: p.call is None or p.asleep(), f"{_who(name)} did not answer")
             self._until(lambda: all([q.asleep() for q in self._procs.values() if q.call]), "no settling")
             self._finish()
             return Call(*record)
@@ -430,6 +427,8 @@ class FifoExplorer:
     def _finish(self) -> None:
         """Ask one process that has the FIFO open for the byte count; tell the listeners."""
         self._pipe = {"bytes": None, "capacity": None, "asked": True}
+        if not any(p.fd is not None or p.call for p in self._procs.values()):
+            self._writer_came = False  # nobody holds the FIFO, nor is opening it: the pipe is gone
         for p in self._procs.values():
             if p.fd is not None and p.status is None:
                 p.send({"op": "status"})
@@ -461,22 +460,20 @@ class FifoExplorer:
             p.status, p.fd, p.call = m["status"], None, None
             if call:
                 ok = call["op"] == "exit"
-                call["record"][2:] = [
-                    f"status {p.status}" if ok else f"never returned: {self._ended(p)}",
-                    not ok,
-                ]
+                said = f"status {p.status}" if ok else f"never returned: {self._ended(p)}"
+                call["record"][2:] = [said, not ok]
         return event in ("start", "done", "exited")
 
-    @staticmethod
-    def _result(p: _Proc, op: str, args: dict[str, Any], m: dict[str, Any]) -> str:
+    def _result(self, p: _Proc, op: str, args: dict[str, Any], m: dict[str, Any]) -> str:
         if op in ("open", "setfl"):
             p.flags, p.ever_open = args["flags"], True
             p.fd = m.get("fd", p.fd)
+            self._writer_came |= op == "open" and "O_RDONLY" not in p.flags
             return f"fd {p.fd}" if op == "open" else "0"
         if op == "read":
             data = bytes.fromhex(m["data"])
-            if not m["size"]:
-                return "b'' (end of file)"
+            if not m["size"]:  # no writer now: end of file only if one had come (else not yet)
+                return "b'' (end of file)" if self._writer_came else "b'' (no writer yet)"
             return repr(data) if m["size"] <= 20 else f"{data[:10]!r}... ({m['size']} bytes)"
         if op == "write":
             return str(m["count"]) + ("" if m["count"] == args["size"] else f" (of {args['size']})")
@@ -504,3 +501,8 @@ class FifoExplorer:
         elif p.pid is not None:
             state, kind = ("closed" if p.ever_open else "not open yet"), "idle"
         return Process(p.name, p.role, p.pid, state, kind, p.fd, p.flags, waits, p.sigpipe)
+
+
+def _who(name: str) -> str:
+    """A process's name in a sentence: "writer 1", "reader 2", but "the reader"."""
+    return name if name[-1].isdigit() else f"the {name}"

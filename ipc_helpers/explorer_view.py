@@ -1,12 +1,11 @@
 """The FIFO explorer's picture, its guided experiments and its buttons.
 
 :func:`draw_svg` draws a :class:`~ipc_helpers.explorer.State` and nothing else (a pure function):
-writers on the left, the pipe in the middle with its buffer filling page by page, readers on the
-right, an arrow for what each process waits for (dashed while it is blocked), and the last
-system calls.  Colours are from the Okabe-Ito palette (safe for colour-blind readers), and every
-state is also written out.  The SVG has a ``<title>`` and a ``<desc>`` for screen readers;
-:func:`draw_html` adds a visually hidden list.  :func:`explorer_ui` puts buttons around it
-(ipywidgets is imported only there).  :data:`EXPERIMENTS`: predict, click, compare.
+writers on the left, the pipe in the middle filling page by page, readers on the right; a solid
+arrow from each process that has the FIFO open, a dashed one from a blocked process to what it
+waits for; the last system calls.  Okabe-Ito colours (colour-blind safe), every state also in
+words, a ``<title>`` and ``<desc>``; :func:`draw_html` adds a visually hidden list for screen
+readers.  :func:`explorer_ui` puts buttons around it.  :data:`EXPERIMENTS`: predict, click, compare.
 """
 
 from __future__ import annotations
@@ -27,7 +26,9 @@ STYLE = {
 }
 KEY = {"idle": "no FIFO open", "open": "open", "busy": "in a call", "blocked": "blocked (dashed)"}
 KEY |= {"exited": "exited", "killed": "killed"}
-W, BOX_W, BOX_H, GAP, TOP, PIPE_X, PIPE_W, PIPE_H = 880, 230, 66, 14, 56, 320, 240, 54
+ARROWS = {"": "has the FIFO open (bytes flow this way)", "7 4": "blocked: waits for what it points at"}
+CALLS = "last system calls, in the order they were made (a result shows once its call returns)"
+W, BOX_W, BOX_H, GAP, TOP, PIPE_X, PIPE_W, PIPE_H = 880, 230, 58, 10, 56, 320, 240, 54
 SR_ONLY = "position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0,0,0,0);white-space:nowrap"
 
 
@@ -48,7 +49,7 @@ def _rect(x: float, y: float, width: float, height: float, fill: str, stroke: st
 
 def describe_lines(state: Any) -> list[str]:
     """The picture in words, one fact per line: what a screen reader reads."""
-    calls = ["last system calls, oldest first: " + "; ".join(map(repr, state.calls))] * bool(state.calls)
+    calls = [f"{CALLS}: " + "; ".join(map(repr, state.calls))] * bool(state.calls)
     return [" ".join(line.split()) for line in repr(state).splitlines()] + calls
 
 
@@ -60,7 +61,7 @@ def draw_svg(state: Any) -> str:
     rows = max(1, *map(len, sides.values()))
     mid = TOP + (rows * (BOX_H + GAP) - GAP) / 2
     calls_y = TOP + rows * (BOX_H + GAP) + 30
-    height = calls_y + 22 * max(len(state.calls), 1) + 50
+    height = calls_y + 20 * max(len(state.calls), 1) + 70
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="ipc-fifo-svg" role="img" width="100%" '
         f'viewBox="0 0 {W} {height:g}" style="max-width:{W}px" font-family="sans-serif" '
@@ -74,27 +75,35 @@ def draw_svg(state: Any) -> str:
         _text(PIPE_X + PIPE_W / 2, 22, f"FIFO {state.fifo}", 15, font_weight="bold", text_anchor="middle"),
         *_pipe(state, mid),
     ]
+    where = {}
     for role, x in (("writer", 10), ("reader", W - 10 - BOX_W)):
         n = len(sides[role])
         for i, p in enumerate(sides[role]):  # arrows meet the pipe's end side by side
             end = mid + min(14, 44 / max(n - 1, 1)) * (i - (n - 1) / 2)
+            where[p.name] = (x + BOX_W * (role == "writer"), TOP + i * (BOX_H + GAP) + 12)
             out += _box(p, x, TOP + i * (BOX_H + GAP), end, uid)
-    out.append(_text(10, calls_y, "last system calls (oldest first)", 14, font_weight="bold"))
+    out += _waits(state, where, uid)
+    out.append(_text(10, calls_y, CALLS, 14, font_weight="bold"))
     for i, call in enumerate(state.calls):
-        y, red = calls_y + 22 * (i + 1), "#D55E00" if call.error else ""
+        y, red = calls_y + 20 * (i + 1), "#D55E00" if call.error else ""
         out.append(_text(10, y, call.who, fill="#555555"))
         out.append(_text(95, y, call.text, font_family="monospace"))
         result = "-> " + ("... (not returned)" if call.result is None else call.result)
         out.append(_text(430, y, result, font_family="monospace", fill=red, font_weight="bold" * bool(red)))
     if not state.calls:
-        out.append(_text(10, calls_y + 22, "none yet", fill="#555555"))
+        out.append(_text(10, calls_y + 20, "none yet", fill="#555555"))
     x = 48
-    out.append(_text(10, height - 12, "key:", 12, fill="#555555"))
+    out.append(_text(10, height - 34, "key:", 12, fill="#555555"))
     for kind, words in KEY.items():
         fill, stroke, dash = STYLE[kind]
-        out.append(_rect(x, height - 23, 18, 14, fill, stroke, rx=3, stroke_width=2, stroke_dasharray=dash))
-        out.append(_text(x + 24, height - 12, words, 12))
+        out.append(_rect(x, height - 45, 18, 14, fill, stroke, rx=3, stroke_width=2, stroke_dasharray=dash))
+        out.append(_text(x + 24, height - 34, words, 12))
         x += 34 + 7 * len(words)
+    for x, (dash, words) in zip((48, 420), ARROWS.items(), strict=True):  # arrows: a second line
+        ends = {"x1": x, "y1": height - 16, "x2": x + 30, "y2": height - 16, "stroke_dasharray": dash}
+        colour = STYLE["blocked"][1] if dash else "#444444"
+        line = _el("line", class_="ipc-key-arrow", stroke=colour, stroke_width=2.5, **ends)
+        out += [line[:-2] + f' marker-end="url(#{uid}-a)"/>', _text(x + 38, height - 12, words, 12)]
     return "\n".join(out + ["</svg>"])
 
 
@@ -106,7 +115,7 @@ def _pipe(state: Any, mid: float) -> list[str]:
         _rect(PIPE_X, y, PIPE_W, PIPE_H, "#F4F8FB", "#0072B2", rx=10, stroke_dasharray=dash),
     ]
     if state.bytes is None:
-        gone = "shut down: the FIFO is removed" if state.closed else "no pipe: nobody has it open"
+        gone = "shut down: the FIFO is removed" if state.closed else "no process has it open"
         out.append(_text(centre, mid + 5, gone, 12, text_anchor="middle"))
         label = "the kernel frees the buffer when the last end closes"
     else:
@@ -117,9 +126,9 @@ def _pipe(state: Any, mid: float) -> list[str]:
             filled = min(max(state.bytes - i * size, 0), size) / size
             x = PIPE_X + 4 + i * cell
             out.append(_rect(x, y + 6, cell - 1, PIPE_H - 12, "#FFFFFF", "#B8CCDA"))
-            if filled:
-                fill = _rect(x, y + 6, (cell - 1) * filled, PIPE_H - 12, "#0072B2", "", class_="ipc-fill")
-                out.append(fill)
+            if filled:  # at least 2 wide: a few bytes stay visible
+                width = max((cell - 1) * filled, 2)
+                out.append(_rect(x, y + 6, width, PIPE_H - 12, "#0072B2", "", class_="ipc-fill"))
         label = f"{state.bytes} bytes in the pipe"
         if state.capacity:
             label = f"{state.bytes} of {state.capacity} bytes: {pages} pages of {state.page}"
@@ -137,23 +146,46 @@ def _box(p: Any, x: float, y: float, mid: float, uid: str) -> list[str]:
     out = [
         f'<g class="ipc-proc ipc-{p.kind}" data-name="{html.escape(p.name)}">',
         _rect(x, y, BOX_W, BOX_H, fill, stroke, rx=6, stroke_width=2 + blocked, stroke_dasharray=dash),
-        _text(x + 10, y + 19, p.name + " (C-like)" * (p.sigpipe == "default"), 14, font_weight="bold"),
-        _text(x + BOX_W - 10, y + 19, f"pid [{p.pid}]" * bool(p.pid), 11, fill="#555555", text_anchor="end"),
-        _text(x + 10, y + 39, p.state, class_="ipc-state"),
-        _text(x + 10, y + 57, detail or {"killed": "died inside its system call"}.get(p.kind, ""), 11),
+        _text(x + 10, y + 18, p.name + " (C-like)" * (p.sigpipe == "default"), 14, font_weight="bold"),
+        _text(x + BOX_W - 10, y + 18, f"pid [{p.pid}]" * bool(p.pid), 11, fill="#555555", text_anchor="end"),
+        _text(x + 10, y + 36, p.state, class_="ipc-state"),
+        _text(x + 10, y + 51, detail or {"killed": "died inside its system call"}.get(p.kind, ""), 11),
         "</g>",
     ]
-    if p.kind in ("open", "busy") and p.fd is not None or blocked:
+    if p.fd is not None or blocked:  # solid: the way bytes flow; dashed: blocked in open()
         (x1, y1), (x2, y2) = (x + BOX_W, y + BOX_H / 2), (PIPE_X, mid)  # from the box to the pipe
-        if p.role == "reader":
+        if p.role == "reader" and p.fd is not None:
             (x1, y1), (x2, y2) = (PIPE_X + PIPE_W, mid), (x, y + BOX_H / 2)  # from the pipe to the box
+        elif p.role == "reader":
+            (x1, y1), (x2, y2) = (x, y + BOX_H / 2), (PIPE_X + PIPE_W, mid)
         ends = {"x1": f"{x1 + 3:g}", "y1": y1, "x2": f"{x2 - 4:g}", "y2": y2}
-        colour = stroke if blocked else "#444444"
+        dash, colour = ("7 4", stroke) if p.fd is None else ("", "#444444")
         line = _el("line", class_="ipc-arrow", stroke=colour, stroke_width=2.5, stroke_dasharray=dash, **ends)
         out.append(line[:-2] + f' marker-end="url(#{uid}-a)">')
-        if p.waits_for:  # a tooltip on the arrow
+        if p.fd is None:  # a tooltip on the arrow
             out.append(_el("title", f"{p.name} waits for {p.waits_for}"))
         out.append("</line>")
+    return out
+
+
+def _waits(state: Any, where: dict[str, tuple[float, float]], uid: str) -> list[str]:
+    """A dashed arc, over the pipe, from a process blocked in read() or write() to each process on
+    the other side that has the FIFO open: that one's write (or read), or its close, ends the wait."""
+    out = []
+    for p in state.processes:
+        for q in [q for q in state.processes if q.role != p.role and q.fd is not None]:
+            if p.kind != "blocked" or p.fd is None:
+                break
+            (x1, y1), (x2, y2) = where[p.name], where[q.name]
+            top, bend = min(y1, y2) - 40, 90 if x1 < x2 else -90
+            what = "a write" if p.role == "reader" else "a read"
+            out += [
+                f'<path class="ipc-wait" data-from="{p.name}" data-to="{q.name}" fill="none" '
+                f'stroke="#D55E00" stroke-width="2.5" stroke-dasharray="7 4" marker-end="url(#{uid}-a)" '
+                f'd="M{x1:g},{y1:g} C{x1 + bend:g},{top:g} {x2 - bend:g},{top:g} {x2:g},{y2:g}">',
+                _el("title", f"{p.name} waits for {q.name}: {what}, or its close"),
+                "</path>",
+            ]
     return out
 
 
@@ -178,67 +210,74 @@ def draw_html(state: Any) -> str:
 # Guided experiments: (title, writers, setup, predict, steps, answer, expected).  Steps are
 # "action: process[: option]" separated by ";"; an option is nonblock, rdwr, data, or a byte count;
 # "C-like" adds a C-like writer.  The unit tests run the steps and find each expected text in the
-# calls or the state: the answers are what really happens.
+# calls or the state: the answers are what really happens.  Titles name no result.
 EXPERIMENTS = [
-    (
-        "End of file only after the last writer closes",
-        2,
+    ("Two writers, one reader", 2,
         "open: reader; open: writer 1; open: writer 2; write: writer 1: hi",
         "Writer 1 closes. What do the reader's next two reads return?",
         "close: writer 1; read: reader; read: reader; close: writer 2",
-        "The first read returns b'hi': data outlives its writer. The second read blocks, because writer 2 "
-        "still has the FIFO open and more data could come. Only when writer 2 closes does that read "
-        "return b'', end of file.",
+        "b'hi' (data outlives its writer), then the read blocks: writer 2 could still write. It "
+        "returns b'', end of file, only when writer 2, the last writer, closes.",
         ("-> b'hi'", "read(3, 100) -> b'' (end of file)"),
-    ),
-    (
-        "POLLHUP stays set",
-        1,
+    ), ("poll after the only writer closes", 1,
         "open: reader: nonblock; open: writer 1; write: writer 1: bye; close: writer 1",
-        "The only writer wrote b'bye' and closed. What does poll report now, after the reader has read "
+        "Writer 1 wrote b'bye' and closed. What does poll report now, after the reader has read "
         "everything, and once a writer opens again?",
         "poll: reader; read: reader; poll: reader; read: reader; poll: reader; open: writer 1; poll: reader",
-        "POLLIN|POLLHUP (data, and no writer), then POLLHUP alone, again and again, even after read "
-        "returned b'': a loop around poll would spin. Only a new writer clears it: poll reports nothing.",
+        "POLLIN|POLLHUP (data, no writer), then POLLHUP alone, again and again, while read returns "
+        "b'' at once: a poll loop would spin. A new writer clears it: nothing.",
         ("-> POLLIN|POLLHUP", "-> POLLHUP", "-> nothing"),
-    ),
-    (
-        "O_NONBLOCK on open: ENXIO, and the first b''",
-        1,
-        "",
-        "Nobody has the FIFO open. Writer 1 opens with O_NONBLOCK; then the reader opens with O_NONBLOCK "
-        "and reads. What happens? And once a writer is there?",
+    ), ("O_NONBLOCK on open", 1, "",
+        "Nobody has the FIFO open. Writer 1 opens with O_NONBLOCK; then the reader does, and reads "
+        "without waiting. What happens? And once a writer is there?",
         "open: writer 1: nonblock; open: reader: nonblock; read: reader: nonblock; open: writer 1; "
         "read: reader: nonblock",
-        "The writer's open fails with ENXIO: no reader. The reader's open returns at once, and its read "
-        "returns b'' although no writer has ever come: not a real end of file. With a writer there, the "
-        "same read fails with EAGAIN: empty, but more may come.",
-        ("-> ENXIO", "read(3, 100) -> b'' (end of file)", "-> EAGAIN"),
-    ),
-    (
-        "The reader leaves while writers wait: a partial count, or death by SIGPIPE",
-        1,
+        "ENXIO: no reader. The reader's open returns at once; its read returns b'' although no writer "
+        "has come yet (not end of file). With a writer there: EAGAIN, empty but more may come.",
+        ("-> ENXIO", "read(3, 100) -> b'' (no writer yet)", "-> EAGAIN"),
+    ), ("The reader leaves two blocked writers", 1,
         "C-like; open: reader; open: writer 1; open: writer 2; write: writer 1: 100000; write: writer 2: 10",
-        "Both writers are blocked in write(): writer 1 (Python) with 100000 bytes, writer 2 (C-like) "
-        "with 10. The reader exits. What happens to each?",
+        "Writer 1 (Python) is blocked writing 100000 bytes, writer 2 (C-like) writing 10. The reader "
+        "exits. What happens to each writer?",
         "exit: reader",
-        "Both get SIGPIPE inside the very write they are blocked in. Python ignores SIGPIPE, so writer 1's "
-        "write returns the partial count 65536 (its next write would fail with EPIPE). Writer 2 keeps the "
-        "default action, as a C program does: it dies inside write() and never learns what it wrote.",
+        "Both get SIGPIPE inside the write they are blocked in. Python ignores it: writer 1's write "
+        "returns 65536, what went in, and its next write fails with EPIPE. Writer 2 dies in write().",
         ("-> 65536 (of 100000)", "killed by SIGPIPE"),
-    ),
-    (
-        "O_RDWR: a reader that never sees end of file",
-        1,
+    ), ("O_RDWR on the reader's side", 1,
         "open: reader: rdwr; open: writer 1; write: writer 1: x; close: writer 1",
-        "The reader opened with O_RDWR (without waiting). The only writer wrote b'x' and closed. What do "
-        "two reads without waiting return, and what does poll report?",
+        "The reader opened with O_RDWR. The only writer wrote b'x' and closed. What do two reads "
+        "without waiting return, and what does poll report?",
         "read: reader: nonblock; read: reader: nonblock; poll: reader",
-        "b'x', then EAGAIN instead of b'', and no POLLHUP: the reader is a writer too, so a writer is "
-        "always there. A server can use this to outlive its clients (Linux only: POSIX leaves it undefined).",
+        "b'x', then EAGAIN, not b'', and no POLLHUP: the reader holds a write end itself (Linux only).",
         ("-> b'x'", "-> EAGAIN", "-> nothing"),
     ),
 ]
+# What each button does: its tooltip (a row's after the process's name) while it can be clicked.
+TIPS = {
+    "open": "os.open() the FIFO (O_RDONLY or O_WRONLY), with the options pressed to its right",
+    "nonblock": "press, then click open: the open gets O_NONBLOCK",
+    "rdwr": "press, then click open: the open uses O_RDWR (read and write)",
+    "read": "os.read(fd, n), n as set in 'read n' below",
+    "read-nb": "os.read(fd, n) with O_NONBLOCK set on the descriptor first",
+    "write": "os.write(fd, data), the data as set below",
+    "poll": "poll() the descriptor with timeout 0: the events now",
+    "close": "os.close(fd)",
+    "exit": "the process exits, even in a call; the kernel closes its descriptor",
+    "remove": "end the process if it runs and take its row away (the FIFO stays)",
+    "add-writer": "start one more writer process",
+    "add-c-writer": "a writer that keeps SIGPIPE's default action, as a C program does",
+    "add-reader": "start one more reader process",
+    "experiment-setup": "fresh processes, options off, and this experiment's first calls",
+    "reset": "end every process; start a reader and a writer (the FIFO stays)",
+}
+SHUT = "<b>This explorer is shut down</b>: its processes have ended. <b>start afresh</b> starts new ones."
+# Shown only once the widget has lost its Jupyter kernel (ipywidgets marks it disconnected).
+STALE = (
+    "<style>.ipc-stale{display:none}.jupyter-widgets-disconnected .ipc-stale{display:block}</style>"
+    '<p class="ipc-stale" style="border:2px solid #D55E00;padding:4px 8px"><b>This explorer has stopped</b>: '
+    "its Jupyter kernel was restarted or shut down, and its processes are gone. The picture is the "
+    "last one drawn and the buttons do nothing. Run the cell again for a new explorer.</p>"
+)
 
 
 def run_step(lab: Any, step: str) -> Any:
@@ -257,32 +296,27 @@ def set_up(lab: Any, experiment: tuple) -> None:
         lab.add("writer", sigpipe="default") if step == "C-like" else run_step(lab, step)
 
 
-def _experiment_html(e: tuple) -> str:
-    """Predict, click (the buttons of the steps, in order), compare (collapsed)."""
+def _experiment_html(e: tuple) -> tuple[str, str]:
+    """Predict and click (the buttons of the steps, in order); compare (collapsed)."""
     clicks = []
     for step in e[4].split(";"):
         action, name, *option = [part.strip() for part in step.split(":")]
         label = f"O_{option[0].upper()} + {action}" if option else action
         label = "read (no wait)" if action == "read" and option else label
         clicks.append(f"<b>{label}</b> on {html.escape(name)}")
-    return (
-        f"<b>Predict.</b> {html.escape(e[3])}<br><b>Click.</b> {', then '.join(clicks)}.<details>"
-        f"<summary><b>Compare</b> (open after clicking)</summary>{html.escape(e[5])}</details>"
-    )
+    compare = f"<details><summary><b>Compare</b> (open after clicking)</summary>{html.escape(e[5])}</details>"
+    return f"<b>Predict.</b> {html.escape(e[3])}<br><b>Click.</b> {', then '.join(clicks)}.", compare
 
 
 def explorer_ui(lab: Any = None) -> Any:
     """Buttons around a :class:`~ipc_helpers.explorer.FifoExplorer` (a new one if ``None``).
 
-    Returns an ipywidgets ``VBox`` (class ``ipc-explorer``; ``box.explorer`` is the explorer).  The
-    picture is an ``HTML`` widget (``ipc-explorer-view``) showing :func:`draw_html`.  Each process has
-    a row (``ipc-row-<name>``, spaces as ``-``) with the buttons ``ipc-open`` (toggles ``ipc-nonblock``,
-    ``ipc-rdwr``), ``ipc-read``, ``ipc-read-nb``, ``ipc-write``, ``ipc-poll``, ``ipc-close``,
-    ``ipc-exit``, ``ipc-remove``; a button that makes no sense now is disabled and its tooltip says
-    why.  Also: ``ipc-add-writer``, ``ipc-add-c-writer``, ``ipc-add-reader``, ``ipc-write-data``,
-    ``ipc-write-amount``, ``ipc-read-size``, ``ipc-experiment``, ``ipc-experiment-setup``,
-    ``ipc-experiment-text``, and ``ipc-message`` for a refused click.  A click returns once the
-    processes have settled (milliseconds).
+    Returns an ipywidgets ``VBox`` (class ``ipc-explorer``; ``box.explorer`` is the explorer).  CSS
+    classes (the DOM contract): ``ipc-explorer-view`` (the picture, :func:`draw_html`); a row per
+    process, ``ipc-row-<name>`` (spaces as ``-``), with ``ipc-`` + each key of :data:`TIPS` (the
+    toggles ``ipc-nonblock``/``ipc-rdwr`` reset after each open); the other keys of TIPS, and
+    ``ipc-write-data``, ``ipc-write-amount``, ``ipc-read-size``, ``ipc-experiment``,
+    ``ipc-experiment-text``, ``ipc-experiment-answer``, ``ipc-message``, ``ipc-stale``.
     """
     import ipywidgets as w
 
@@ -295,15 +329,14 @@ def explorer_ui(lab: Any = None) -> Any:
         made.add_class(css)
         return made
 
-    view, message, text = [
-        widget(w.HTML, f"ipc-{c}") for c in ("explorer-view", "message", "experiment-text")
-    ]
+    parts = ("explorer-view", "message", "experiment-text", "experiment-answer")
+    view, message, text, answer = [widget(w.HTML, f"ipc-{c}") for c in parts]
     data = widget(w.Text, "ipc-write-data", "16em", value="hello", description="write data")
     amounts = [("as typed", 0), ("100000 bytes", 100000)]
     amount = widget(w.Dropdown, "ipc-write-amount", "9em", options=amounts)
     size = widget(w.Dropdown, "ipc-read-size", "11em", options=[1, 5, 100, 4096, 65536], value=100)
     size.description, titles = "read n", [(e[0], i) for i, e in enumerate(EXPERIMENTS)]
-    choose = widget(w.Dropdown, "ipc-experiment", "36em", options=titles)
+    choose = widget(w.Dropdown, "ipc-experiment", "24em", options=titles)
     rows, built = w.VBox(), {}
 
     def button(css: str, label: str, do: Any) -> Any:
@@ -317,7 +350,7 @@ def explorer_ui(lab: Any = None) -> Any:
                 message.value = f"<b>{type(exc).__name__}:</b> {html.escape(str(exc))}"
             render()
 
-        made = widget(w.Button, css, description=label)
+        made = widget(w.Button, css, description=label, tooltip=TIPS.get(css[4:], ""))
         made.on_click(click)
         return made
 
@@ -325,10 +358,26 @@ def explorer_ui(lab: Any = None) -> Any:
         typed = data.value.encode()
         return ((typed or b"x") * amount.value)[: amount.value] if amount.value else typed
 
+    def pressed(change: Any) -> None:  # a pressed option is blue with a check mark, not just darker
+        change.owner.button_style, change.owner.icon = ("info", "check") if change.new else ("", "")
+
+    def untoggle(names: Any = None) -> None:
+        for name in built if names is None else names:
+            built[name][1]["nonblock"].value = built[name][1]["rdwr"].value = False
+
+    def opened(name: str, ops: dict[str, Any]) -> None:
+        try:
+            lab.open(name, nonblock=ops["nonblock"].value, rdwr=ops["rdwr"].value)
+        finally:
+            untoggle([name])  # the options were for this open
+
     def row(name: str, role: str) -> tuple[Any, dict[str, Any]]:
-        flags = ("nonblock", "rdwr")
-        ops = {o: widget(w.ToggleButton, f"ipc-{o}", description=f"O_{o.upper()}") for o in flags}
-        ops["open"] = button("ipc-open", "open", lambda: lab.open(name, **{o: ops[o].value for o in flags}))
+        ops = {
+            o: widget(w.ToggleButton, f"ipc-{o}", description=f"O_{o.upper()}") for o in ("nonblock", "rdwr")
+        }
+        for toggle in ops.values():
+            toggle.observe(pressed, "value")
+        ops["open"] = button("ipc-open", "open", lambda: opened(name, ops))
         if role == "reader":
             ops["read"] = button("ipc-read", "read", lambda: lab.read(name, size.value))
             ops["read-nb"] = button("ipc-read-nb", "read (no wait)", lambda: lab.read(name, size.value, True))
@@ -352,22 +401,32 @@ def explorer_ui(lab: Any = None) -> Any:
         for name in lab.names:
             for op, control in built[name][1].items():
                 reason = lab.why_not(name, same.get(op, op))
-                control.disabled, control.tooltip = reason is not None, reason or f"{op}: the {name} process"
-        for control in extra:
+                control.disabled, control.tooltip = reason is not None, reason or f"{name}: {TIPS[op]}"
+        for control in extra[:3]:  # set up and start afresh also start again after a shutdown
             control.disabled = lab.closed
+        if lab.closed:
+            message.value = SHUT
+
+    def chosen(_change: Any = None) -> None:
+        text.value, answer.value = _experiment_html(EXPERIMENTS[choose.value])
 
     extra = [
         button("ipc-add-writer", "add a writer", lambda: lab.add("writer")),
-        button("ipc-add-c-writer", "add a C-like writer (SIGPIPE kills)", lambda: lab.add(sigpipe="default")),
+        button("ipc-add-c-writer", "add a C-like writer", lambda: lab.add(sigpipe="default")),
         button("ipc-add-reader", "add a reader", lambda: lab.add("reader")),
-        button("ipc-experiment-setup", "set up", lambda: set_up(lab, EXPERIMENTS[choose.value])),
+        button(
+            "ipc-experiment-setup", "set up", lambda: (untoggle(), set_up(lab, EXPERIMENTS[choose.value]))
+        ),
+        button("ipc-reset", "start afresh", lambda: (untoggle(), lab.reset())),
     ]
-    choose.observe(lambda _: setattr(text, "value", _experiment_html(EXPERIMENTS[choose.value])), "value")
-    text.value = _experiment_html(EXPERIMENTS[0])
+    choose.observe(chosen, "value")
+    chosen()
     lab.on_change(render)
     render()
-    head = w.HBox([w.HTML("<b>Experiment:</b>&nbsp;"), choose, extra[3]])
-    box = w.VBox([head, text, view, message, rows, w.HBox(extra[:3]), w.HBox([data, amount, size])])
+    head = w.HBox([w.HTML("<b>Experiment:</b>&nbsp;"), choose, extra[3], extra[4]])
+    controls = w.HBox(extra[:3] + [data, amount, size], layout=w.Layout(flex_flow="row wrap"))
+    stale = widget(w.HTML, "ipc-stale-note", value=STALE)
+    box = w.VBox([stale, head, text, controls, rows, message, view, answer])
     box.add_class("ipc-explorer")
     box.explorer = lab
     return box

@@ -94,7 +94,7 @@ def test_starts_one_reader_one_writer_and_a_private_fifo(lab):
     assert [(p.state, p.kind, p.fd) for p in state.processes] == [("not open yet", "idle", None)] * 2
     assert all(alive(p.pid) for p in state.processes) and state.bytes is None and state.calls == ()
     assert repr(lab) == (
-        "FIFO my_pipe: nobody has it open, so there is no pipe buffer\n"
+        "FIFO my_pipe: no process has it open\n"
         "  reader    not open yet\n"
         "  writer 1  not open yet"
     )
@@ -157,12 +157,14 @@ def test_non_blocking_read_switches_the_descriptor_with_fcntl(lab):
     lab.open("reader")
     lab.open("writer 1")
     assert repr(lab.read("reader", nonblock=True)) == "reader: read(3, 100) -> EAGAIN"
-    assert repr(lab.state().calls[-2]) == "reader: fcntl(3, F_SETFL, O_RDONLY|O_NONBLOCK) -> 0"
+    # as os.set_blocking(3, False) does: the flags it has, and O_NONBLOCK; the access mode stays
+    assert repr(lab.state().calls[-2]) == "reader: fcntl(3, F_SETFL, flags | O_NONBLOCK) -> 0"
     assert proc(lab, "reader").flags == "O_RDONLY|O_NONBLOCK"
     assert repr(lab.read("reader", nonblock=True)) == "reader: read(3, 100) -> EAGAIN"  # no second fcntl
     assert [c.text.split("(")[0] for c in lab.state().calls[-3:]] == ["fcntl", "read", "read"]
     lab.read("reader")  # blocking again: fcntl back, then the read blocks
-    assert repr(lab.state().calls[-2]) == "reader: fcntl(3, F_SETFL, O_RDONLY) -> 0"
+    assert repr(lab.state().calls[-2]) == "reader: fcntl(3, F_SETFL, flags & ~O_NONBLOCK) -> 0"
+    assert proc(lab, "reader").flags == "O_RDONLY"
     assert proc(lab, "reader").state == "blocked in read()"
 
 
@@ -171,10 +173,15 @@ def test_o_nonblock_on_open_enxio_and_the_first_empty_read(lab):
     assert repr(call) == 'writer 1: open("my_pipe", O_WRONLY|O_NONBLOCK) -> ENXIO' and call.error
     assert proc(lab, "writer 1").state == "not open yet"
     assert lab.open("reader", nonblock=True).result == "fd 3"  # no waiting
-    assert lab.read("reader", nonblock=True).result == "b'' (end of file)"  # no writer has ever come
+    assert lab.read("reader", nonblock=True).result == "b'' (no writer yet)"  # not an end of file
     assert lab.poll("reader").result == "nothing"  # and no POLLHUP before the first writer
     lab.open("writer 1")
     assert lab.read("reader", nonblock=True).result == "EAGAIN"
+    lab.close("writer 1")  # a writer came and went: now b'' is an end of file
+    assert lab.read("reader", nonblock=True).result == "b'' (end of file)"
+    lab.close("reader")  # nobody holds the FIFO: the pipe is gone, and with it its writers' past
+    lab.open("reader", nonblock=True)
+    assert lab.read("reader", nonblock=True).result == "b'' (no writer yet)"
 
 
 def test_o_rdwr_never_waits_and_never_sees_end_of_file(lab):
@@ -251,22 +258,37 @@ def test_add_and_remove_writers_even_while_blocked(lab):
     lab.remove("writer 3")
     assert lab.names == ["reader", "writer 1", "writer 2"] and gone_within([blocked])
     assert lab.add("writer") == "writer 4" and lab.add("reader") == "reader 2"
+    assert lab.add("writer 3") == "writer 3" and lab.add("writer") == "writer 5"  # a name, as in a cell
+    with pytest.raises(ExplorerError, match="^writer 2 is already there$"):  # the cell run again
+        lab.add("writer 2")
+    assert len(lab.names) == 7
     lab.reset(writers=2)
     assert lab.names == ["reader", "writer 1", "writer 2"] and lab.state().calls == ()
 
 
 def test_refused_actions_say_why(lab):
-    assert lab.why_not("reader", "read") == "the reader has not opened the FIFO"
+    assert lab.why_not("reader", "read") == "the reader does not have the FIFO open"
     assert lab.why_not("reader", "write") == "a reader does not write here"
     assert lab.why_not("writer 1", "read") == "a writer does not read here"
     assert lab.why_not("nobody", "open") == "there is no process 'nobody'"
-    with pytest.raises(ExplorerError, match="cannot close: the writer 1 has not opened the FIFO"):
+    with pytest.raises(ExplorerError, match="^cannot close: writer 1 does not have the FIFO open$"):
         lab.close("writer 1")
+    lab.open("writer 1")
+    with pytest.raises(ExplorerError) as refused:  # the cell run again
+        lab.open("writer 1")
+    # In Jupyter: one line, not a traceback
+    assert refused.value._render_traceback_() == [
+        "ExplorerError: cannot open: writer 1 is in open(): it can do nothing else until that returns."
+        " (Lost? reset() starts afresh.)"
+    ]
     lab.open("reader")
-    assert lab.why_not("reader", "close").startswith("the reader is in open(): it can do nothing else")
+    with pytest.raises(ExplorerError, match="^cannot open: the reader already has the FIFO open$"):
+        lab.open("reader")
+    lab.read("reader")
+    assert lab.why_not("reader", "close").startswith("the reader is in read(): it can do nothing else")
     assert lab.why_not("reader", "exit") is None
     lab.exit("reader")
-    assert lab.why_not("reader", "open") == "the reader process has exited"
+    assert lab.why_not("reader", "open") == "the reader has exited"
     assert lab.why_not("reader", "remove") is None
     with pytest.raises(ValueError):
         lab.add("listener")
@@ -350,6 +372,28 @@ def test_shutdown_ends_everything_even_while_blocked_and_twice():
     assert lab.why_not("reader", "open") == "the explorer is shut down"
     with pytest.raises(ExplorerError):
         lab.add("writer")
+    lab.reset()  # starts again: a new folder and FIFO, fresh processes
+    try:
+        assert not lab.closed and lab.fifo.parent != folder and stat.S_ISFIFO(lab.fifo.lstat().st_mode)
+        assert lab.names == ["reader", "writer 1"] and all(alive(pid(lab, n)) for n in lab.names)
+        lab.open("reader", nonblock=True)
+        assert lab.open("writer 1").result == "fd 3"
+    finally:
+        lab.shutdown()
+    assert not lab.fifo.parent.exists()
+
+
+def test_a_new_explorer_of_the_same_name_ends_the_previous_one():
+    """Setup run again: the previous explorer's processes end; another name is left alone."""
+    first, other = FifoExplorer(), FifoExplorer("your_pipe")
+    pids = [pid(first, n) for n in first.names]
+    second = FifoExplorer()
+    try:
+        assert first.closed and gone_within(pids) and not first.fifo.parent.exists()
+        assert not other.closed and not second.closed and second.fifo.exists()
+    finally:
+        for lab in (first, second, other):
+            lab.shutdown()
 
 
 def test_with_block_and_garbage_collection_clean_up():

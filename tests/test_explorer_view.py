@@ -119,13 +119,34 @@ def test_each_process_is_a_box_with_its_state_in_words_and_its_pid():
 def test_arrows_show_the_flow_and_what_a_blocked_process_waits_for():
     root = parse(draw_svg(MID_SCENARIO))
     arrows = [line for line in root.iter(f"{SVG}line") if line.get("class") == "ipc-arrow"]
-    assert len(arrows) == 2  # writer 2 (open) and the blocked reader; not the closed writer 1
-    dashed = [a for a in arrows if a.get("stroke-dasharray")]
-    assert len(dashed) == 1 and dashed[0].find(f"{SVG}title").text == (
-        "reader waits for data, or the last writer's close"
-    )
+    assert len(arrows) == 2  # writer 2 and the reader have the FIFO open; not the closed writer 1
+    assert not any(a.get("stroke-dasharray") for a in arrows)  # solid: the way the bytes flow
+    # dashed: from the blocked reader to what it waits for, writer 2 (its write or its close)
+    waits = [w for w in root.iter(f"{SVG}path") if w.get("class") == "ipc-wait"]
+    assert [(w.get("data-from"), w.get("data-to"), w.get("stroke-dasharray")) for w in waits] == [
+        ("reader", "writer 2", "7 4")
+    ]
+    assert waits[0].find(f"{SVG}title").text == "reader waits for writer 2: a write, or its close"
+    points = re.findall(r"([\d.]+),[\d.]+", waits[0].get("d"))
+    assert float(points[0]) > 600 and float(points[-1]) < 260  # from the reader (right) to writer 2
     uid = root.get("aria-labelledby").split()[0][:-2]
-    assert all(a.get("marker-end") == f"url(#{uid}-a)" for a in arrows)
+    assert all(a.get("marker-end") == f"url(#{uid}-a)" for a in arrows + waits)
+    waits_for = "a writer to open the FIFO"
+    opening = process("reader", "blocked", "blocked in open()", fd=None, waits_for=waits_for)
+    root = parse(draw_svg(State(**{**MID_SCENARIO.__dict__, "processes": (opening,)})))
+    arrows = [line for line in root.iter(f"{SVG}line") if line.get("class") == "ipc-arrow"]
+    assert [(a.get("stroke-dasharray"), a.find(f"{SVG}title").text) for a in arrows] == [
+        ("7 4", "reader waits for a writer to open the FIFO")
+    ]
+
+
+def test_the_key_explains_boxes_and_both_arrows():
+    root = parse(draw_svg(MID_SCENARIO))
+    key = [line for line in root.iter(f"{SVG}line") if line.get("class") == "ipc-key-arrow"]
+    assert [bool(k.get("stroke-dasharray")) for k in key] == [False, True]
+    shown = texts(root)
+    assert "has the FIFO open (bytes flow this way)" in shown
+    assert "blocked: waits for what it points at" in shown
 
 
 def test_the_pipe_fills_page_by_page():
@@ -138,7 +159,9 @@ def test_the_pipe_fills_page_by_page():
     full = parse(draw_svg(State(**{**MID_SCENARIO.__dict__, "bytes": 65536})))
     assert sum(r.get("class") == "ipc-fill" for r in full.iter(f"{SVG}rect")) == 16
     none = parse(draw_svg(State(**{**MID_SCENARIO.__dict__, "bytes": None, "capacity": None})))
-    assert "no pipe: nobody has it open" in texts(none)
+    assert "no process has it open" in texts(none)
+    few = parse(draw_svg(State(**{**MID_SCENARIO.__dict__, "bytes": 2})))
+    assert [float(r.get("width")) for r in few.iter(f"{SVG}rect") if r.get("class") == "ipc-fill"] == [2]
 
 
 def test_the_calls_are_listed_with_errors_marked():
@@ -203,8 +226,10 @@ def ui():
 
 @linux_only
 def test_another_explorer_in_the_same_state_draws_the_same_picture():
-    with FifoExplorer() as first, FifoExplorer() as second:  # no counter, no address in the picture
-        pictures = [re.sub(r"pid \[\d+\]", "pid", lab._repr_html_()) for lab in (first, second)]
+    pictures = []
+    for _ in range(2):  # no counter, no address in the picture
+        with FifoExplorer() as lab:
+            pictures.append(re.sub(r"pid \[\d+\]", "pid", lab._repr_html_()))
     assert pictures[0] == pictures[1]
 
 
@@ -229,7 +254,10 @@ def test_the_rows_buttons_and_picture(ui):
     assert [c.description for c in writer.children[1:]][3] == "write"
     enabled = [c.description for c in reader.children[1:] if not c.disabled]
     assert enabled == ["open", "O_NONBLOCK", "O_RDWR", "exit", "remove"]
-    assert find(reader, "ipc-read")[0].tooltip == "the reader has not opened the FIFO"
+    assert find(reader, "ipc-read")[0].tooltip == "the reader does not have the FIFO open"
+    tip = find(reader, "ipc-open")[0].tooltip  # an enabled button says what it does
+    assert tip.startswith("reader: os.open() the FIFO")
+    assert "the FIFO stays" in find(reader, "ipc-remove")[0].tooltip
 
 
 @linux_only
@@ -253,14 +281,17 @@ def test_clicking_two_writers_and_a_blocked_reader(ui):
 
 @linux_only
 def test_options_no_wait_reads_and_poll_by_clicking(ui):
-    find(find(ui, "ipc-row-reader")[0], "ipc-nonblock")[0].value = True
+    toggle = find(find(ui, "ipc-row-reader")[0], "ipc-nonblock")[0]
+    toggle.value = True
+    assert (toggle.button_style, toggle.icon) == ("info", "check")  # visibly pressed, not just darker
     click(ui, "reader", "ipc-open")
+    assert not toggle.value and toggle.button_style == ""  # the option was for that open
     click(ui, "reader", "ipc-read-nb")
     click(ui, "reader", "ipc-poll")
     calls = [repr(c) for c in ui.explorer.state().calls]
     assert calls == [
         'reader: open("my_pipe", O_RDONLY|O_NONBLOCK) -> fd 3',
-        "reader: read(3, 100) -> b'' (end of file)",
+        "reader: read(3, 100) -> b'' (no writer yet)",
         "reader: poll([3: POLLIN], 0) -> nothing",
     ]
     find(find(ui, "ipc-row-writer-1")[0], "ipc-rdwr")[0].value = True
@@ -276,14 +307,15 @@ def test_options_no_wait_reads_and_poll_by_clicking(ui):
 def test_a_refused_click_is_explained_and_the_experiments_set_up(ui):
     click(ui, "reader", "ipc-close")  # disabled in the page; called anyway, it explains
     assert (
-        find(ui, "ipc-message")[0].value == "<b>refused:</b> cannot close: the reader has not opened the FIFO"
+        find(ui, "ipc-message")[0].value
+        == "<b>refused:</b> cannot close: the reader does not have the FIFO open"
     )
+    find(find(ui, "ipc-row-writer-1")[0], "ipc-rdwr")[0].value = True  # pressed, never used
     find(ui, "ipc-experiment")[0].value = 3
-    assert (
-        "C-like" in find(ui, "ipc-experiment-text")[0].value
-        and "<details>" in find(ui, "ipc-experiment-text")[0].value
-    )
+    assert "C-like" in find(ui, "ipc-experiment-text")[0].value
+    assert "<details>" in find(ui, "ipc-experiment-answer")[0].value
     find(ui, "ipc-experiment-setup")[0].click()
+    assert not any(t.value for t in find(ui, "ipc-rdwr") + find(ui, "ipc-nonblock"))  # no carry-over
     assert find(ui, "ipc-message")[0].value == ""
     assert [p.kind for p in ui.explorer.state().processes] == ["open", "blocked", "blocked"]
     assert len(find(ui, "ipc-write")) == 2 and "writer 2 (C-like)" in find(ui, "ipc-explorer-view")[0].value
@@ -294,10 +326,17 @@ def test_a_refused_click_is_explained_and_the_experiments_set_up(ui):
 
 
 @linux_only
-def test_the_picture_follows_actions_from_code_and_shutdown_disables_everything(ui):
+def test_the_picture_follows_actions_from_code_and_shutdown_says_how_to_start_again(ui):
     ui.explorer.open("reader")
     assert "blocked in open()" in find(ui, "ipc-explorer-view")[0].value
     ui.explorer.shutdown()
     assert "the explorer is shut down" in find(ui, "ipc-explorer-view")[0].value
-    buttons = find(ui, "ipc-open") + find(ui, "ipc-add-writer") + find(ui, "ipc-experiment-setup")
+    assert "start afresh" in find(ui, "ipc-message")[0].value
+    buttons = find(ui, "ipc-open") + find(ui, "ipc-add-writer")
     assert buttons and all(b.disabled for b in buttons)
+    again = find(ui, "ipc-reset")[0]
+    assert not again.disabled and not find(ui, "ipc-experiment-setup")[0].disabled
+    again.click()
+    assert find(ui, "ipc-message")[0].value == "" and not ui.explorer.closed
+    click(ui, "reader", "ipc-open")
+    assert "blocked in open()" in find(ui, "ipc-explorer-view")[0].value

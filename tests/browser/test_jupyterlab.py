@@ -12,9 +12,10 @@ runs all cells from the Run menu and checks the page:
 - sliders and buttons can be used: nudging each slider (arrow key) and clicking each
   button must not make the kernel report an exception from a widget callback, nor
   keep it busy for more than 30 s;
-- the FIFO explorer of chapter 10 redraws its picture on clicks as its unit tests say: two
-  writers and a reader blocked in read(), then a guided experiment (the DOM contract is in the
-  docstring of ``ipc_helpers.explorer_view.explorer_ui``);
+- the FIFO explorer of chapter 10 works after Run All (the clean-up cell must not end it) and
+  redraws its picture on clicks as its unit tests say: two writers and a reader blocked in read(),
+  then a guided experiment; after a kernel restart it says it has stopped (the DOM contract is in
+  the docstring of ``ipc_helpers.explorer_view.explorer_ui``);
 - every Mermaid diagram in a Markdown cell renders as a picture (JupyterLab 4 draws it as an
   ``img`` inside ``.jp-RenderedMermaid``), none shows a syntax error, and every image in an
   output (the matplotlib figures) has loaded, is not blank and has a text alternative;
@@ -511,7 +512,9 @@ def test_notebook_runs_and_renders_in_jupyterlab(lab, browser_context, screensho
 # in the docstring of ipc_helpers.explorer_view.explorer_ui; the picture is SVG inside the HTML widget
 # .ipc-explorer-view: one <g class="ipc-proc ipc-KIND" data-name="NAME"> per process, whose texts are
 # name, pid, state and detail; the pipe <g class="ipc-pipe"> with one rect.ipc-fill per page in use;
-# line.ipc-arrow per process that has the FIFO open or is blocked (dashed, with a <title>, if blocked).
+# line.ipc-arrow per process that has the FIFO open (solid) or is blocked in open (dashed, with a
+# <title>); path.ipc-wait (dashed, data-from/data-to, <title>) from a process blocked in read() or
+# write() to each process of the other side that has the FIFO open.
 
 EXPLORER_CELLS_JS = """() => {
   const w = window.jupyterapp.shell.currentWidget;
@@ -535,6 +538,9 @@ PICTURE_JS = """(box) => {
     arrows: [...svg.querySelectorAll('line.ipc-arrow')].map((l) => ({
       dashed: l.hasAttribute('stroke-dasharray'),
       title: l.querySelector('title') ? l.querySelector('title').textContent : null})),
+    waits: [...svg.querySelectorAll('path.ipc-wait')].map((w) => ({
+      from: w.dataset.from, to: w.dataset.to, dashed: w.hasAttribute('stroke-dasharray'),
+      title: w.querySelector('title').textContent})),
     calls: [...svg.querySelectorAll('text')].map((t) => t.textContent).filter((t) => t.startsWith('-> ')),
     role: svg.getAttribute('role'),
     desc: svg.querySelector('desc').textContent,
@@ -589,18 +595,28 @@ def test_fifo_explorer_two_writers_and_a_blocked_reader(lab, browser_context, sc
         cells = nb.page.evaluate(EXPLORER_CELLS_JS)
         if not cells:
             nb.fail("no element with the class ipc-explorer after Run All (see the DOM contract)")
-        # Run All also ran the clean-up cell, which shut this explorer down: run its cell again
-        # (Ctrl+Enter, as a learner would) for a fresh one with a reader and two writers.
-        nb.run_cell(cells[0])
+        # Run All has also run the clean-up cell: the explorer with buttons must still work, as
+        # the learner finds it, without running its cell again.
         ex = ExplorerPage(nb, cells[0])
         start = wait_until(ex.picture, CLICK_TIMEOUT)
         if not start or list(start["procs"]) != ["writer 1", "writer 2", "reader"]:
-            nb.fail(f"explorer: a fresh explorer should draw writer 1, writer 2 and a reader: {start}")
+            nb.fail(f"explorer: after Run All it should draw writer 1, writer 2 and a reader: {start}")
+        if {p["kind"] for p in start["procs"].values()} != {"idle"}:
+            nb.fail(f"explorer: after Run All its processes should be alive, not open yet: {start}")
         assert start["role"] == "img" and "reader not open yet" in start["desc"], start
-        assert {p["kind"] for p in start["procs"].values()} == {"idle"} and not start["arrows"], start
-        assert start["hidden"][0] == "FIFO my_pipe: nobody has it open, so there is no pipe buffer", start
+        assert not start["arrows"] and start["hidden"][0] == "FIFO your_pipe: no process has it open", start
         assert ex.enabled("reader") == ["open", "O_NONBLOCK", "O_RDWR", "exit", "remove"]
+        assert not ex.box.locator(".ipc-stale").first.is_visible()  # shown only without a kernel
+        tip = ex.button("reader", "ipc-open").get_attribute("title")
+        assert tip and tip.startswith("reader: os.open() the FIFO"), tip
         ex.box.scroll_into_view_if_needed()
+        # A pressed option looks pressed (blue, a check mark), and is used by the next open only.
+        toggle = ex.box.locator(".ipc-row-writer-1 button.ipc-nonblock").first
+        toggle.click()
+        wait_until(lambda: "mod-info" in (toggle.get_attribute("class") or ""), CLICK_TIMEOUT)
+        assert toggle.locator("i.fa-check").count() == 1, toggle.inner_html()
+        toggle.click()
+        wait_until(lambda: "mod-info" not in (toggle.get_attribute("class") or ""), CLICK_TIMEOUT)
 
         p = ex.click(
             "reader", "ipc-open", lambda p: p["procs"]["reader"]["kind"] == "blocked", "open (reader)"
@@ -626,8 +642,12 @@ def test_fifo_explorer_two_writers_and_a_blocked_reader(lab, browser_context, sc
             p["procs"]["reader"]["texts"][2] == "blocked in read()"
             and p["calls"][-1] == "-> ... (not returned)"
         )
-        dashed = [a for a in p["arrows"] if a["dashed"]]
-        assert [a["title"] for a in dashed] == ["reader waits for data, or the last writer's close"], p
+        assert not any(a["dashed"] for a in p["arrows"]), p  # solid: who has the FIFO open
+        # dashed: from the blocked reader to writer 2, whose write or close ends the wait
+        assert p["waits"] == [
+            {"from": "reader", "to": "writer 2", "dashed": True,
+             "title": "reader waits for writer 2: a write, or its close"}
+        ], p
         assert ex.enabled("reader") == ["exit", "remove"], ex.enabled("reader")
         assert p["width"] > 600, f"the picture is drawn {p['width']} px wide"
         # The screenshot of the issue: two writers (one closed, one open), one reader blocked in read().
@@ -659,11 +679,27 @@ def test_fifo_explorer_two_writers_and_a_blocked_reader(lab, browser_context, sc
             p["procs"]["writer 2"]["texts"][:1] == ["writer 2 (C-like)"]
             and "-> 65536 (of 100000)" in p["calls"]
         )
-        # Leave nothing running: run the notebook's clean-up cell again.
-        cleanup = next(i for i, c in enumerate(nb.state()["cells"]) if c["type"] == "code" and i > cells[0])
-        st = nb.run_cell(cleanup)
-        if st["cells"][cleanup]["errors"]:
-            nb.fail(f"the clean-up cell failed when run again: {st['cells'][cleanup]['errors']}")
+        assert not any(t.is_visible() and "mod-active" in (t.get_attribute("class") or "")
+                       for t in ex.box.locator("button.ipc-nonblock, button.ipc-rdwr").all())
+        # start afresh: a reader and a writer, nothing open
+        ex.box.locator("button.ipc-reset").first.click()
+        p = wait_until(lambda: (p := ex.picture()) and list(p["procs"]) == ["writer 1", "reader"] and p,
+                       CLICK_TIMEOUT)
+        assert p and {q["kind"] for q in p["procs"].values()} == {"idle"}, ex.picture()
+        # The kernel restarts: the widget says it has stopped (its processes end with the kernel).
+        # (what Kernel > Restart Kernel does once its dialog is confirmed)
+        restart = "() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.restart()"
+        nb.page.evaluate(restart)
+        stale = ex.box.locator(".ipc-stale").first
+        seen = wait_until(stale.is_visible, CLICK_TIMEOUT)
+        nb.page.screenshot(path=str(screenshots / "10-fifo-explorer-stopped.png"))
+        if not seen:
+            classes = nb.page.evaluate(
+                "() => [...document.querySelectorAll('.ipc-explorer, .ipc-explorer *')].map(e => e.className)"
+                ".filter(c => typeof c === 'string' && c.includes('disconnected')).slice(0, 5)"
+            )
+            nb.fail(f"explorer: after a kernel restart, no 'This explorer has stopped' note; {classes}; "
+                    f"explorer boxes: {nb.page.locator('.ipc-explorer').count()}")
     finally:
         if nb is not None:
             nb.close()
