@@ -67,7 +67,7 @@ workspace: venv
 	$(BIN)/python tools/workspace.py --dest $(WORKSPACE) $(if $(EDITION),--lang $(EDITION)) $(if $(RESET),--reset $(RESET))
 
 test: venv
-	$(BIN)/ruff check ipc_helpers tests tools benchmarks notebooks
+	$(BIN)/ruff check ipc_helpers tests tools benchmarks notebooks docs/assignments
 	$(BIN)/python -m pytest $(NBVAL_FLAGS) $(ARGS)
 
 # Every supported Python that is installed, each in its own .venv-3.X; one summary line per version.

@@ -39,7 +39,7 @@ NBVAL_FLAGS = [
     "tests/nbval_sanitize.cfg",
     "--nbval-cell-timeout=60",
 ]
-RUFF_PATHS = ["ipc_helpers", "tests", "tools", "benchmarks", "notebooks"]
+RUFF_PATHS = ["ipc_helpers", "tests", "tools", "benchmarks", "notebooks", "docs/assignments"]  # as make test
 # tests/test_project.py reads pyproject.toml with tomllib, which is new in 3.11.
 EXTRA_BEFORE_311 = ["tomli"]
 
