@@ -102,8 +102,7 @@ def timeline(
     length = max(t1 - t0, 0.1)
     near = length * 0.12  # events closer than this (in seconds) share a label
     labels = {name: _labels(events, near) for name, events in lanes.items()}
-    lines = {name: max((text.count("\n") for _, text in labels[name]), default=0) for name in lanes}
-    heights = {name: 1.0 + 0.28 * lines[name] for name in lanes}
+    heights = {n: 1.0 + 0.28 * max((text.count("\n") for _, text in labels[n]), default=0) for n in lanes}
     fig = figure(7.5, 0.7 + 0.75 * sum(heights.values()))
     ax = fig.add_subplot()
     y = 0.0

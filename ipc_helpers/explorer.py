@@ -259,7 +259,7 @@ class FifoExplorer:
         role = self._procs[name].role if name in self._procs else "reader"
         flags = "O_RDWR" if rdwr else "O_RDONLY" if role == "reader" else "O_WRONLY"
         flags += "|O_NONBLOCK" if nonblock else ""
-        return self._do(name, "open", f'open("{self.fifo.name}", {flags})', nonblock=nonblock, flags=flags)
+        return self._do(name, "open", f'open("{self.fifo.name}", {flags})', flags=flags)
 
     def read(self, name: str, n: int = 100, nonblock: bool = False) -> Call:
         """``os.read(fd, n)``: waits while the pipe is empty and a writer has it open.
