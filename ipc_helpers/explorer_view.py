@@ -368,12 +368,10 @@ def explorer_ui(lab: Any) -> Any:
             untoggle([name])  # the options were for this open
 
     def row(name: str, role: str) -> tuple[Any, dict[str, Any]]:
-        ops = {
-            o: widget(w.ToggleButton, f"ipc-{o}", description=f"O_{o.upper()}") for o in ("nonblock", "rdwr")
-        }
-        for toggle in ops.values():
-            toggle.observe(pressed, "value")
-        ops["open"] = button("ipc-open", "open", lambda: opened(name, ops))
+        ops = {"open": button("ipc-open", "open", lambda: opened(name, ops))}  # then its options
+        for o in ("nonblock", "rdwr"):
+            ops[o] = widget(w.ToggleButton, f"ipc-{o}", description=f"O_{o.upper()}")
+            ops[o].observe(pressed, "value")
         if role == "reader":
             ops["read"] = button("ipc-read", "read", lambda: lab.read(name, size.value))
             ops["read-nb"] = button("ipc-read-nb", "read (no wait)", lambda: lab.read(name, size.value, True))
@@ -382,8 +380,7 @@ def explorer_ui(lab: Any) -> Any:
         for op in ("poll", "close", "exit", "remove"):
             ops[op] = button(f"ipc-{op}", op, lambda op=op: getattr(lab, op)(name))
         label = widget(w.HTML, "ipc-name", "5.5em", value=f"<b>{html.escape(name)}</b>")
-        order = ["open", "nonblock", "rdwr"] + [o for o in ops if o not in ("open", "nonblock", "rdwr")]
-        box = w.HBox([label] + [ops[o] for o in order])
+        box = w.HBox([label, *ops.values()])
         box.add_class(f"ipc-row-{name.replace(' ', '-')}")
         return box, ops
 
