@@ -10,6 +10,7 @@ the FIFO and its folder, and exits.
 """
 
 import array
+import contextlib
 import errno
 import fcntl
 import json
@@ -45,10 +46,7 @@ def call(command: dict, path: str, role: str) -> dict:
     global fd
     op = command["op"]
     if op == "open":
-        flags = 0
-        for name in command["flags"].split("|"):  # "O_WRONLY|O_NONBLOCK"
-            flags |= getattr(os, name)
-        fd = os.open(path, flags)
+        fd = os.open(path, sum(getattr(os, name) for name in command["flags"].split("|")))  # distinct bits
         return {"fd": fd}
     assert fd is not None
     if op == "setfl":
@@ -94,11 +92,9 @@ def main(path: str, role: str, sigpipe: str, lifetime: int) -> None:
             say("status", **status())
         else:
             threading.Thread(target=work, args=(command, path, role), daemon=True).start()
-    try:  # end of file: the Jupyter kernel has gone away, so nobody else will remove the FIFO
+    with contextlib.suppress(OSError):  # end of file: the Jupyter kernel has gone; remove the FIFO ourselves
         os.unlink(path)
         os.rmdir(os.path.dirname(path))
-    except OSError:
-        pass
     os._exit(0)
 
 

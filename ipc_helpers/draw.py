@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import itertools
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -28,8 +29,7 @@ def figure(width: float = 7.0, height: float = 2.5) -> Any:
     """A new matplotlib ``Figure`` (not shown until passed to :func:`show`)."""
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
-    return fig
+    return Figure(figsize=(width, height), dpi=100, layout="constrained")
 
 
 class Picture:
@@ -96,14 +96,13 @@ def timeline(
     """
     lanes = {name: _steps(ev) if isinstance(ev, str) else sorted(ev) for name, ev in lanes.items()}
     waits = {name: list(spans) for name, spans in (waits or {}).items()}
-    times = [t for events in lanes.values() for t, _ in events] + [
-        t for s in waits.values() for span in s for t in span
-    ]
+    times = [t for events in lanes.values() for t, _ in events]
+    times += [t for spans in waits.values() for span in spans for t in span]
     t0, t1 = min(times), max(times)
-    near = max(t1 - t0, 0.1) * 0.12  # events closer than this (in seconds) share a label
+    length = max(t1 - t0, 0.1)
+    near = length * 0.12  # events closer than this (in seconds) share a label
     labels = {name: _labels(events, near) for name, events in lanes.items()}
-    lines = {name: max((text.count("\n") for _, text in labels[name]), default=0) for name in lanes}
-    heights = {name: 1.0 + 0.28 * lines[name] for name in lanes}
+    heights = {n: 1.0 + 0.28 * max((text.count("\n") for _, text in labels[n]), default=0) for n in lanes}
     fig = figure(7.5, 0.7 + 0.75 * sum(heights.values()))
     ax = fig.add_subplot()
     y = 0.0
@@ -117,35 +116,20 @@ def timeline(
         for t, _ in lanes[name]:
             ax.plot(t - t0, y, "o", color=colour)
         for t, text in labels[name]:
-            where = (t - t0) / max(t1 - t0, 0.1)  # near an edge, the label grows inwards
-            ax.annotate(
-                text,
-                (t - t0, y),
-                xytext=(0, 8),
-                textcoords="offset points",
-                ha="left" if where < 0.15 else "right" if where > 0.85 else "center",
-                va="bottom",
-                multialignment="left",
-                fontsize=8,
-            )
+            where = (t - t0) / length  # near an edge, the label grows inwards
+            ha = "left" if where < 0.15 else "right" if where > 0.85 else "center"
+            ax.annotate(text, (t - t0, y), xytext=(0, 8), textcoords="offset points", ha=ha, va="bottom",
+                        multialignment="left", fontsize=8)
         ticks.append(y)
         y += heights[name]
     ax.set_yticks(ticks, list(reversed(lanes)))
     ax.set_ylim(-0.7, y - 0.2)
-    ax.set_xlim(-0.05 * max(t1 - t0, 0.1), (t1 - t0) * 1.05 + 0.1)
+    ax.set_xlim(-0.05 * length, (t1 - t0) * 1.05 + 0.1)
     ax.set_xlabel("seconds")
     ax.spines[["top", "right", "left"]].set_visible(False)
     if title:
         ax.set_title(title, fontsize=10)
     return show(fig, alt)
-
-
-def _stack(times: list[float], near: float) -> list[int]:
-    """A level for each (sorted) time: 0, or one more than the previous when it is near."""
-    levels: list[int] = []
-    for i, t in enumerate(times):
-        levels.append(levels[-1] + 1 if i and t - times[i - 1] < near else 0)
-    return levels
 
 
 def _labels(events: list[tuple[float, str]], near: float) -> list[tuple[float, str]]:
@@ -155,8 +139,8 @@ def _labels(events: list[tuple[float, str]], near: float) -> list[tuple[float, s
     time order, numbered, so a stack on one dot reads like the peer's output.
     """
     groups: list[list[tuple[float, str]]] = []
-    for event, level in zip(events, _stack([t for t, _ in events], near), strict=True):
-        if level:
+    for i, event in enumerate(events):
+        if i and event[0] - events[i - 1][0] < near:  # near the previous event: the same group
             groups[-1].append(event)
         else:
             groups.append([event])
@@ -178,12 +162,7 @@ def _steps(output: str) -> list[tuple[float, str]]:
 # --- chapter 05 ---
 
 
-def chunks(
-    rows: Mapping[str, Iterable[bytes]],
-    *,
-    alt: str,
-    title: str | None = None,
-) -> Any:
+def chunks(rows: Mapping[str, Iterable[bytes]], *, alt: str) -> Any:
     """Draw rows of byte chunks side by side on one byte axis, each chunk a box with its bytes.
 
     ``rows`` maps a name (``"3 os.write calls"``) to the chunks in order, for
@@ -194,18 +173,14 @@ def chunks(
     rows = {name: [bytes(c) for c in row] for name, row in rows.items()}
     fig = figure(7.5, 0.6 + 0.7 * len(rows))
     ax = fig.add_subplot()
-    for index, row in enumerate(rows.values()):
-        y = len(rows) - 1 - index
-        start = 0
-        for i, chunk in enumerate(row):
-            colour = COLOURS[(index + i) % 2 * 4]  # alternate two light colours along the row
-            _box(ax, y, start, len(chunk), _shown(chunk), colour)
-            start += len(chunk)
-    _byte_axis(ax, rows, max((sum(map(len, r)) for r in rows.values()), default=1), title)
+    for index, row in enumerate(rows.values()):  # two light colours alternate along a row
+        boxes = [(chunk, _shown(chunk), COLOURS[(index + i) % 2 * 4]) for i, chunk in enumerate(row)]
+        _boxes(ax, len(rows) - 1 - index, boxes)
+    _byte_axis(ax, rows, max((sum(map(len, r)) for r in rows.values()), default=1))
     return show(fig, alt)
 
 
-def frames(stream: bytes, *, alt: str, title: str | None = None) -> Any:
+def frames(stream: bytes, *, alt: str) -> Any:
     """Draw a stream of length-prefixed messages: each 4-byte big-endian length, then its payload.
 
     The stream is read as a reader would (4 bytes, then as many as they
@@ -223,11 +198,8 @@ def frames(stream: bytes, *, alt: str, title: str | None = None) -> Any:
         offset += len(header) + len(payload)
     fig = figure(7.5, 1.3)
     ax = fig.add_subplot()
-    start = 0
-    for chunk, label, colour in segments:
-        _box(ax, 0, start, len(chunk), label, colour)
-        start += len(chunk)
-    _byte_axis(ax, {"the stream": None}, len(stream), title)
+    _boxes(ax, 0, segments)
+    _byte_axis(ax, {"the stream": None}, len(stream))
     return show(fig, alt)
 
 
@@ -237,12 +209,17 @@ def _shown(chunk: bytes) -> str:
     return text if len(text) <= 24 else text[:20] + "...'"
 
 
-def _box(ax: Any, y: float, start: int, width: int, label: str, colour: str) -> None:
-    ax.barh(y, width, left=start, height=0.6, color=colour, alpha=0.35, edgecolor="black", linewidth=0.8)
-    ax.text(start + width / 2, y, label, ha="center", va="center", fontsize=7, family="monospace")
+def _boxes(ax: Any, y: float, boxes: list[tuple[bytes, str, str]]) -> None:
+    """One row of ``(chunk, label, colour)`` boxes, side by side from byte 0."""
+    start = 0
+    for chunk, label, colour in boxes:
+        width = len(chunk)
+        ax.barh(y, width, left=start, height=0.6, color=colour, alpha=0.35, edgecolor="black", linewidth=0.8)
+        ax.text(start + width / 2, y, label, ha="center", va="center", fontsize=7, family="monospace")
+        start += width
 
 
-def _byte_axis(ax: Any, rows: Mapping[str, Any], total: int, title: str | None) -> None:
+def _byte_axis(ax: Any, rows: Mapping[str, Any], total: int) -> None:
     from matplotlib.ticker import MaxNLocator
 
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -251,8 +228,6 @@ def _byte_axis(ax: Any, rows: Mapping[str, Any], total: int, title: str | None) 
     ax.set_ylim(-0.5, len(rows) - 0.5)
     ax.set_xlabel("byte offset in the stream")
     ax.spines[["top", "right", "left"]].set_visible(False)
-    if title:
-        ax.set_title(title, fontsize=10)
 
 
 # --- chapter 07 ---
@@ -285,8 +260,7 @@ def pages(write_size: int, *, page_size: int = 4096, count: int = 16, alt: str) 
     bottom.set_title(f"the whole pipe: {count} pages, {total} bytes of data", fontsize=9)
     for ax in (top, bottom):
         ax.set_yticks([])
-        for side in ("top", "right", "left"):
-            ax.spines[side].set_visible(False)
+        ax.spines[["top", "right", "left"]].set_visible(False)
     bottom.set_xlabel("bytes")
     return show(fig, alt)
 
@@ -297,15 +271,15 @@ def fill_level(samples: Iterable[tuple[float, int]], *, capacity: int, alt: str)
     t0 = samples[0][0]
     fig = figure(7.0, 2.6)
     ax = fig.add_subplot()
-    ax.step([t - t0 for t, _ in samples], [n for _, n in samples], where="post", color=COLOURS[0])
-    ax.plot([t - t0 for t, _ in samples], [n for _, n in samples], "o", color=COLOURS[0], markersize=4)
+    times, counts = [t - t0 for t, _ in samples], [n for _, n in samples]
+    ax.step(times, counts, where="post", color=COLOURS[0])
+    ax.plot(times, counts, "o", color=COLOURS[0], markersize=4)
     ax.axhline(capacity, color=COLOURS[5], linestyle="--", linewidth=1)
     ax.text(0, capacity, " capacity", va="bottom", fontsize=8, color=COLOURS[5])
     ax.set_ylim(0, capacity * 1.15)
     ax.set_xlabel("seconds")
     ax.set_ylabel("bytes waiting")
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
+    ax.spines[["top", "right"]].set_visible(False)
     return show(fig, alt)
 
 
@@ -325,15 +299,11 @@ def strips(streams: Mapping[str, tuple[bytes, int]], *, records: int = 40, alt: 
     letters = sorted({b for data, _ in streams.values() for b in data})
     colour = {b: COLOURS[i % len(COLOURS)] for i, b in enumerate(letters)}
     for row, (data, size) in enumerate(reversed(list(streams.values()))):
-        data = data[: records * size]
         start = 0
-        while start < len(data):
-            end = start
-            while end < len(data) and data[end] == data[start]:
-                end += 1
-            ax.barh(row, (end - start) / size, left=start / size, height=0.6, color=colour[data[start]],
-                    linewidth=0)
-            start = end
+        for letter, run in itertools.groupby(data[: records * size]):  # one bar per run of one writer
+            length = len(list(run))
+            ax.barh(row, length / size, left=start / size, height=0.6, color=colour[letter], linewidth=0)
+            start += length
         for boundary in range(1, records):
             ax.plot([boundary, boundary], [row - 0.3, row + 0.3], color="white", linewidth=0.8)
     ax.set_yticks(range(len(streams)), list(reversed(list(streams))))
@@ -341,8 +311,7 @@ def strips(streams: Mapping[str, tuple[bytes, int]], *, records: int = 40, alt: 
     ax.set_xlabel(f"the first {records} records, in the order received (white lines: record boundaries)")
     handles = [Patch(color=colour[b], label=f"writer {chr(b)}") for b in letters]
     fig.legend(handles=handles, loc="outside lower center", ncol=len(letters), fontsize=8, frameon=False)
-    for side in ("top", "right", "left"):
-        ax.spines[side].set_visible(False)
+    ax.spines[["top", "right", "left"]].set_visible(False)
     return show(fig, alt)
 
 
@@ -363,12 +332,10 @@ def lines(
     """
     fig = figure(7, 3.4)
     ax = fig.add_subplot()
-    others = [label for label in series if label != reference]
+    colours = dict(zip([label for label in series if label != reference], itertools.cycle(COLOURS)))
     for label, points in series.items():
-        style = (
-            ("s--", "#000000") if label == reference else ("o-", COLOURS[others.index(label) % len(COLOURS)])
-        )
-        ax.plot(list(points), list(points.values()), style[0], color=style[1], label=label)
+        style, colour = ("s--", "#000000") if label == reference else ("o-", colours[label])
+        ax.plot(list(points), list(points.values()), style, color=colour, label=label)
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     if xticklabel is not None:

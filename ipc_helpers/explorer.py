@@ -43,7 +43,7 @@ _WAITS = {"wait_for_partner": "open", "pipe_read": "read", "anon_pipe_read": "re
 _WAITS |= {"pipe_write": "write", "anon_pipe_write": "write", "pipe_wait": "read write"}
 _WAITS_FOR = {"open reader": "a writer to open the FIFO", "open writer": "a reader to open the FIFO"}
 _WAITS_FOR |= {"read reader": "data, or the last writer's close", "write writer": "room in the pipe"}
-_LIVE: dict[str, weakref.ref] = {}  # FIFO name -> the running explorer of that name
+_LIVE: weakref.WeakValueDictionary[str, FifoExplorer] = weakref.WeakValueDictionary()  # FIFO name -> explorer
 
 
 class ExplorerError(RuntimeError):
@@ -118,12 +118,10 @@ class _Proc:
         self.call: dict[str, Any] | None = None  # the call in progress
 
     def send(self, command: dict[str, Any]) -> None:
-        try:
-            assert self.popen is not None and self.popen.stdin is not None
+        assert self.popen is not None and self.popen.stdin is not None
+        with contextlib.suppress(OSError, ValueError):  # it has exited: its "exited" event says so
             self.popen.stdin.write(json.dumps(command).encode() + b"\n")
             self.popen.stdin.flush()
-        except (OSError, ValueError):
-            pass  # it has exited: its "exited" event says so
 
     def asleep(self) -> bool:
         """Seen asleep in its call twice, a millisecond apart (a moment's wait for a lock looks alike).
@@ -190,10 +188,9 @@ class FifoExplorer:
         self._listeners: list[Callable[[], None]] = []
         self._writer_came = False  # has a writer opened the pipe since it was made? (b'' is EOF)
         self.fifo = Path(name)
-        previous = _LIVE.get(name, lambda: None)()
-        if previous is not None:  # the same cell run again: the previous explorer goes
+        if (previous := _LIVE.get(name)) is not None:  # the same cell run again: the previous one goes
             previous.shutdown()
-        _LIVE[name] = weakref.ref(self)
+        _LIVE[name] = self
         try:
             self.reset(readers, writers)
         except BaseException:
@@ -262,7 +259,7 @@ class FifoExplorer:
         role = self._procs[name].role if name in self._procs else "reader"
         flags = "O_RDWR" if rdwr else "O_RDONLY" if role == "reader" else "O_WRONLY"
         flags += "|O_NONBLOCK" if nonblock else ""
-        return self._do(name, "open", f'open("{self.fifo.name}", {flags})', nonblock=nonblock, flags=flags)
+        return self._do(name, "open", f'open("{self.fifo.name}", {flags})', flags=flags)
 
     def read(self, name: str, n: int = 100, nonblock: bool = False) -> Call:
         """``os.read(fd, n)``: waits while the pipe is empty and a writer has it open.
@@ -385,9 +382,7 @@ class FifoExplorer:
         """Send ``op`` to process ``name``, log it as ``text``, wait until all settled, return the call."""
         with self._lock:
             p = self._check(name, {"setfl": "read"}.get(op, op))
-            for other in self._procs.values():  # what was seen before this action is old news
-                if other.call is not None:
-                    other.call["seen"] = 0
+            self._look_again()  # what was seen before this action is old news
             record = [name, text, None, False]
             self._calls = self._calls[-199:] + [record]
             p.call = {"op": op, "record": record, "thread": None, "seen": 0, "args": args}
@@ -411,9 +406,13 @@ class FifoExplorer:
             except queue.Empty:
                 continue
             if self._drain() or moved:  # a call started or ended: look at every process again
-                for q in self._procs.values():
-                    if q.call is not None:
-                        q.call["seen"] = 0
+                self._look_again()
+
+    def _look_again(self) -> None:
+        """Forget who was seen asleep: a call counts as blocked only once seen asleep again."""
+        for p in self._procs.values():
+            if p.call is not None:
+                p.call["seen"] = 0
 
     def _drain(self) -> bool:
         """Apply the events that have arrived; True if a call started or ended meanwhile."""
@@ -438,10 +437,8 @@ class FifoExplorer:
 
     def _changed(self) -> None:
         for listener in list(self._listeners):
-            try:
+            with contextlib.suppress(Exception):  # a broken display must not break the explorer
                 listener()
-            except Exception:  # a broken display must not break the explorer
-                pass
 
     def _apply(self, p: _Proc, m: dict[str, Any]) -> bool:
         """Update the record of ``p`` with one event it reported; True if a call started or ended."""

@@ -153,11 +153,9 @@ def _box(p: Any, x: float, y: float, mid: float, uid: str) -> list[str]:
         "</g>",
     ]
     if p.fd is not None or blocked:  # solid: the way bytes flow; dashed: blocked in open()
-        (x1, y1), (x2, y2) = (x + BOX_W, y + BOX_H / 2), (PIPE_X, mid)  # from the box to the pipe
-        if p.role == "reader" and p.fd is not None:
-            (x1, y1), (x2, y2) = (PIPE_X + PIPE_W, mid), (x, y + BOX_H / 2)  # from the pipe to the box
-        elif p.role == "reader":
-            (x1, y1), (x2, y2) = (x, y + BOX_H / 2), (PIPE_X + PIPE_W, mid)
+        box = (x + BOX_W, y + BOX_H / 2) if p.role == "writer" else (x, y + BOX_H / 2)  # the sides that
+        pipe = (PIPE_X, mid) if p.role == "writer" else (PIPE_X + PIPE_W, mid)  # face each other
+        (x1, y1), (x2, y2) = (pipe, box) if p.role == "reader" and p.fd is not None else (box, pipe)
         ends = {"x1": f"{x1 + 3:g}", "y1": y1, "x2": f"{x2 - 4:g}", "y2": y2}
         dash, colour = ("7 4", stroke) if p.fd is None else ("", "#444444")
         line = _el("line", class_="ipc-arrow", stroke=colour, stroke_width=2.5, stroke_dasharray=dash, **ends)
@@ -308,8 +306,8 @@ def _experiment_html(e: tuple) -> tuple[str, str]:
     return f"<b>Predict.</b> {html.escape(e[3])}<br><b>Click.</b> {', then '.join(clicks)}.", compare
 
 
-def explorer_ui(lab: Any = None) -> Any:
-    """Buttons around a :class:`~ipc_helpers.explorer.FifoExplorer` (a new one if ``None``).
+def explorer_ui(lab: Any) -> Any:
+    """Buttons around a :class:`~ipc_helpers.explorer.FifoExplorer`.
 
     Returns an ipywidgets ``VBox`` (class ``ipc-explorer``; ``box.explorer`` is the explorer).  CSS
     classes (the DOM contract): ``ipc-explorer-view`` (the picture, :func:`draw_html`); a row per
@@ -320,9 +318,7 @@ def explorer_ui(lab: Any = None) -> Any:
     """
     import ipywidgets as w
 
-    from .explorer import ExplorerError, FifoExplorer
-
-    lab = lab if lab is not None else FifoExplorer()
+    from .explorer import ExplorerError
 
     def widget(kind: Any, css: str, width: str = "auto", **kw: Any) -> Any:
         made = kind(layout=w.Layout(width=width), **kw)
@@ -372,12 +368,10 @@ def explorer_ui(lab: Any = None) -> Any:
             untoggle([name])  # the options were for this open
 
     def row(name: str, role: str) -> tuple[Any, dict[str, Any]]:
-        ops = {
-            o: widget(w.ToggleButton, f"ipc-{o}", description=f"O_{o.upper()}") for o in ("nonblock", "rdwr")
-        }
-        for toggle in ops.values():
-            toggle.observe(pressed, "value")
-        ops["open"] = button("ipc-open", "open", lambda: opened(name, ops))
+        ops = {"open": button("ipc-open", "open", lambda: opened(name, ops))}  # then its options
+        for o in ("nonblock", "rdwr"):
+            ops[o] = widget(w.ToggleButton, f"ipc-{o}", description=f"O_{o.upper()}")
+            ops[o].observe(pressed, "value")
         if role == "reader":
             ops["read"] = button("ipc-read", "read", lambda: lab.read(name, size.value))
             ops["read-nb"] = button("ipc-read-nb", "read (no wait)", lambda: lab.read(name, size.value, True))
@@ -386,8 +380,7 @@ def explorer_ui(lab: Any = None) -> Any:
         for op in ("poll", "close", "exit", "remove"):
             ops[op] = button(f"ipc-{op}", op, lambda op=op: getattr(lab, op)(name))
         label = widget(w.HTML, "ipc-name", "5.5em", value=f"<b>{html.escape(name)}</b>")
-        order = ["open", "nonblock", "rdwr"] + [o for o in ops if o not in ("open", "nonblock", "rdwr")]
-        box = w.HBox([label] + [ops[o] for o in order])
+        box = w.HBox([label, *ops.values()])
         box.add_class(f"ipc-row-{name.replace(' ', '-')}")
         return box, ops
 

@@ -14,7 +14,6 @@ import errno
 import mmap
 import os
 import select
-import selectors
 import shutil
 import stat
 import tempfile
@@ -181,23 +180,14 @@ def read_all(fd: int, *, timeout: float | None = None) -> bytes:
 def _readable_before(fd: int, deadline: float) -> Callable[[], bool]:
     """A function that waits until ``fd`` has data or end of file, or ``deadline`` passes.
 
-    It returns False once the deadline has passed.  ``select.poll`` costs about
-    half as much per call as a selector, which matters once per read.
+    It returns False once the deadline has passed.
     """
-    if hasattr(select, "poll"):
-        poller = select.poll()
-        poller.register(fd, select.POLLIN)  # POLLHUP (end of file) is always reported
-        poll = poller.poll
-    else:  # pragma: no cover - systems without poll(); SelectSelector holds no descriptor
-        selector = selectors.SelectSelector()
-        selector.register(fd, selectors.EVENT_READ)
-
-        def poll(milliseconds: float) -> list:
-            return selector.select(milliseconds / 1000)
+    poller = select.poll()  # every system with os.mkfifo has poll()
+    poller.register(fd, select.POLLIN)  # POLLHUP (end of file) is always reported
 
     def wait() -> bool:
         remaining = deadline - time.monotonic()
-        return remaining > 0 and bool(poll(remaining * 1000))
+        return remaining > 0 and bool(poller.poll(remaining * 1000))
 
     return wait
 

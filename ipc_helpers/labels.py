@@ -55,10 +55,7 @@ def _font_installed() -> bool:
 
 def label(text: str) -> str:
     """``text`` in the current language (``text`` itself when there is no translation)."""
-    lang = language()
-    if lang == "en":
-        return text
-    return gettext.translation("figures", LOCALES, languages=[lang], fallback=True).gettext(text)
+    return _translate("figures", language(), text)
 
 
 def alt(text: str) -> str:
@@ -68,10 +65,13 @@ def alt(text: str) -> str:
     alt entries of the published chapters' catalogs), so a translated chapter, run again, gives its
     figures the alt its stored outputs carry. ``text`` itself when there is no translation.
     """
-    lang = _folder_language()
+    return _translate("alts", _folder_language(), text)
+
+
+def _translate(catalog: str, lang: str, text: str) -> str:
     if lang == "en":
         return text
-    return gettext.translation("alts", LOCALES, languages=[lang], fallback=True).gettext(text)
+    return gettext.translation(catalog, LOCALES, languages=[lang], fallback=True).gettext(text)
 
 
 def rc() -> dict:

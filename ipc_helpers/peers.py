@@ -65,7 +65,7 @@ class Peer(subprocess.Popen):
         super().__init__(
             # -u: print at once; -S: the scripts need only the standard library,
             # and skipping the installed packages makes them start faster.
-            [sys.executable, "-u", "-S", str(self.script), *map(os.fspath, map(_arg, args))],
+            [sys.executable, "-u", "-S", str(self.script), *map(_arg, args)],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -91,8 +91,11 @@ class Peer(subprocess.Popen):
         return f"<Peer {self.script.name} pid [{self.pid}] {state}>"
 
 
-def _arg(value: object) -> str | os.PathLike[str]:
-    return value if isinstance(value, (str, os.PathLike)) else str(value)
+def _arg(value: object) -> str:
+    """A command-line argument: a path as its path, bytes decoded from UTF-8, anything else as str()."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8")
+    return os.fspath(value) if isinstance(value, os.PathLike) else str(value)
 
 
 def start_peer(script: StrPath, *args: object) -> Peer:
@@ -123,36 +126,19 @@ def start_writer(
     wrote 5 bytes``), which :func:`ipc_helpers.draw.timeline` can draw.
     Returns at once; never blocks.
     """
-    args: list[object] = [fifo, *(_text(m) for m in messages)]
-    args += ["--delay", delay, "--pause", pause, "--hold", hold] + (["--nonblock"] if nonblock else [])
-    return Peer("writer.py", *args, *(["--clock"] if clock else []))
+    options = ["--nonblock"] * nonblock + ["--clock"] * clock
+    return Peer("writer.py", fifo, *messages, "--delay", delay, "--pause", pause, "--hold", hold, *options)
 
 
-def start_reader(
-    fifo: StrPath,
-    *,
-    delay: float = 0.0,
-    size: int = 65536,
-    once: bool = False,
-    hold: float = 0.0,
-    clock: bool = False,
-) -> Peer:
+def start_reader(fifo: StrPath, *, delay: float = 0.0, size: int = 65536, clock: bool = False) -> Peer:
     """Start ``scripts/reader.py``: open ``fifo`` for reading and read until end of file.
 
     The reader waits ``delay`` seconds, opens the FIFO (waiting for a
-    writer), calls ``os.read(fd, size)`` until it returns ``b''`` (only once
-    with ``once``), keeps the FIFO open ``hold`` seconds more and closes it.
+    writer), calls ``os.read(fd, size)`` until it returns ``b''`` and closes it.
     It prints a line for each read (with ``clock``, with the time of each
     step, as :func:`start_writer` does).  Returns at once; never blocks.
     """
-    args: list[object] = [fifo, "--delay", delay, "--size", size, "--hold", hold] + (
-        ["--once"] if once else []
-    )
-    return Peer("reader.py", *args, *(["--clock"] if clock else []))
-
-
-def _text(message: str | bytes) -> str:
-    return message.decode("utf-8") if isinstance(message, bytes) else message
+    return Peer("reader.py", fifo, "--delay", delay, "--size", size, *["--clock"] * clock)
 
 
 @atexit.register

@@ -241,7 +241,8 @@ def test_timeline_draws_a_peers_clock_output_as_its_steps():
     assert draw._steps(output) == [(12.0, "opening 'p' for writing"), (12.5, "closed")]
     image = draw.timeline({"reader": [(11.0, "open()")], "writer": output}, alt="two lanes")
     assert image.data.startswith(b"\x89PNG")
-    assert draw._stack([0.0, 0.01, 0.02, 5.0], near=0.1) == [0, 1, 2, 0], "close labels are stacked"
+    near = draw._labels([(0.0, "a"), (0.01, "b"), (0.02, "c"), (5.0, "d")], near=0.1)
+    assert [(t, text.count("\n")) for t, text in near] == [(0.0, 2), (5.0, 0)], "close labels are stacked"
 
 
 def test_timeline_lists_the_steps_of_near_events_top_down_in_time_order():
