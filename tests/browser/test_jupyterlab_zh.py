@@ -15,8 +15,10 @@ project's notebooks/ (the ``zh_CN/scripts`` symbolic link kept as a link). Every
   aside), and the picture's text alternative is the translated ``accTitle``; every output image
   (matplotlib figures) has loaded, is not blank and has a text alternative;
 - the links to the English chapter and to the glossary lead to files the server has;
-- screenshots: screenshots/zh_CN-<chapter>.png (the top of the chapter), ...-outputs.png, and
-  ...-mermaid-<n>.png for each diagram.
+- in the FIFO explorer's chapter, the explorer with buttons works after Run All, as in English:
+  it draws its three processes, and a click on the reader's open shows it blocked in open();
+- screenshots: screenshots/zh_CN-<chapter>.png (the top of the chapter), ...-outputs.png,
+  ...-mermaid-<n>.png for each diagram, and ...-explorer.png for the explorer.
 
 Each chapter is bounded in time: opening (OPEN_TIMEOUT), Run All (RUN_TIMEOUT), drawing the
 pictures (RENDER_TIMEOUT), as in test_jupyterlab.py.
@@ -31,7 +33,18 @@ from pathlib import Path
 
 import pytest
 from _jlab import NOTEBOOKS, JupyterLab, png_summary
-from test_jupyterlab import OPEN_TIMEOUT, PICTURES_JS, RENDER_TIMEOUT, RUN_TIMEOUT, NotebookPage, wait_until
+from test_jupyterlab import (
+    CLICK_TIMEOUT,
+    EXPLORER,
+    EXPLORER_CELLS_JS,
+    OPEN_TIMEOUT,
+    PICTURES_JS,
+    RENDER_TIMEOUT,
+    RUN_TIMEOUT,
+    ExplorerPage,
+    NotebookPage,
+    wait_until,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 SETTINGS = ROOT / "locales" / "zh_CN" / "jupyterlab-settings"
@@ -166,6 +179,22 @@ def check_pictures_in_chinese(nb: NotebookPage, cells: list[dict]) -> list[str]:
     return problems
 
 
+def check_explorer_works(nb: ChinesePage, shot: Path) -> None:
+    """The explorer with buttons, after Run All of the Chinese copy: drawn, alive, and it answers a click."""
+    cells = nb.page.evaluate(EXPLORER_CELLS_JS)
+    assert cells, "no element with the class ipc-explorer after Run All"
+    ex = ExplorerPage(nb, cells[0])
+    start = wait_until(ex.picture, CLICK_TIMEOUT)
+    assert start and list(start["procs"]) == ["writer 1", "writer 2", "reader"], start
+    assert {p["kind"] for p in start["procs"].values()} == {"idle"}, start
+    p = ex.click("reader", "ipc-open", lambda p: p["procs"]["reader"]["kind"] == "blocked", "open (reader)")
+    assert p["procs"]["reader"]["texts"][2] == "blocked in open()", p
+    nb.page.evaluate("(b) => b.scrollIntoView({block: 'start'})", ex.box.element_handle())
+    nb.page.wait_for_timeout(300)
+    nb.page.screenshot(path=str(shot))
+    assert png_summary(shot)[2] >= 16, f"{shot.name} is blank"
+
+
 @pytest.mark.timeout(OPEN_TIMEOUT + RUN_TIMEOUT + RENDER_TIMEOUT + 150)
 @pytest.mark.parametrize("name", CHAPTERS)
 def test_chinese_chapter_in_a_chinese_jupyterlab(lab_zh, browser_context, screenshots, name):
@@ -207,6 +236,9 @@ def test_chinese_chapter_in_a_chinese_jupyterlab(lab_zh, browser_context, screen
         for target in [f"notebooks/{name}", "notebooks/glossary.md"]:
             assert any(f"/files/{target}?" in h for h in hrefs), f"no link to {target}: {hrefs}"
             assert lab_zh.api("GET", f"/api/contents/{target}?content=0")["type"] in ("file", "notebook")
+
+        if name == EXPLORER:
+            check_explorer_works(nb, screenshots / f"zh_CN-{Path(name).stem}-explorer.png")
 
         nb.page.locator(".jp-Notebook .jp-Cell").first.scroll_into_view_if_needed()
         nb.page.wait_for_timeout(500)
