@@ -274,3 +274,21 @@ def test_cells_whose_output_differs_by_machine_are_tagged_with_a_reason():
             if "nbval-ignore-output" in tags:
                 because = cell["metadata"].get("ignore_output_because", "")
                 assert because.strip(), f"{path.name}: output ignored without a reason:\n{source(cell)[:120]}"
+
+
+EVERY_LANGUAGE = NOTEBOOKS + sorted((ROOT / "notebooks" / "zh_CN").glob("*.ipynb"))
+
+
+@pytest.mark.parametrize("path", EVERY_LANGUAGE, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_inline_code_renders_as_code(path):
+    """A line that starts an HTML block (an answer's <details> right under a list item's question) is
+    shown as raw HTML up to the next blank line: `backticks` there reach the learner as backticks.
+    Such lines use <code>...</code>; everywhere else Markdown's backticks render."""
+    from markdown_it import MarkdownIt
+
+    md = MarkdownIt("commonmark")
+    for cell in load(path)["cells"]:
+        if cell["cell_type"] == "markdown":
+            shown = re.sub(r"<code>.*?</code>", "", md.render(source(cell)), flags=re.S)
+            raw = re.findall(r"`[^`\n]+`", shown)
+            assert not raw, f"{path.name}: {raw[0]} is shown with its backticks, in:\n{source(cell)[:200]}"
