@@ -6,7 +6,10 @@ shows under the cell, with a one-line text alternative (``alt``) for screen
 readers.  The drawing is the only thing these functions do: no function here
 opens, reads or waits for anything.
 
-matplotlib is imported only when a picture is drawn.
+matplotlib is imported only when a picture is drawn.  Every word a picture
+draws, its own (axis labels, keys) and those a chapter passes (lane and row
+names, titles), goes through :func:`labels.label`: a chapter run in
+``notebooks/zh_CN/`` draws them in Chinese (see ipc_helpers/labels.py).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .labels import alt as alt_in_language
+from .labels import label, rc
 
 #: Colours that stay distinct for colour-blind readers (Okabe and Ito).
 COLOURS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
@@ -56,10 +60,14 @@ class Picture:
 def show(fig: Any, alt: str) -> Picture:
     """The figure as a PNG image that Jupyter displays, with ``alt`` as its text alternative.
 
-    In a translated chapter the alt is the chapter's translation of it (:func:`labels.alt`).
+    In a translated chapter the alt is the chapter's translation of it (:func:`labels.alt`), and
+    the figure is drawn with fonts that have the language's characters (:func:`labels.rc`).
     """
+    from matplotlib import rc_context
+
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", metadata={"Software": None})
+    with rc_context(rc()):
+        fig.savefig(buffer, format="png", metadata={"Software": None})
     return Picture(_small_png(buffer.getvalue()), alt_in_language(alt))
 
 
@@ -112,7 +120,7 @@ def timeline(
         for start, end in waits.get(name, []):
             ax.barh(y, end - start, left=start - t0, height=0.35, color=colour, alpha=0.25)
             middle = (start + end) / 2 - t0
-            ax.text(middle, y - 0.3, "waiting", ha="center", va="top", fontsize=8, color=colour)
+            ax.text(middle, y - 0.3, label("waiting"), ha="center", va="top", fontsize=8, color=colour)
         for t, _ in lanes[name]:
             ax.plot(t - t0, y, "o", color=colour)
         for t, text in labels[name]:
@@ -122,13 +130,13 @@ def timeline(
                         multialignment="left", fontsize=8)
         ticks.append(y)
         y += heights[name]
-    ax.set_yticks(ticks, list(reversed(lanes)))
+    ax.set_yticks(ticks, [label(name) for name in reversed(lanes)])
     ax.set_ylim(-0.7, y - 0.2)
     ax.set_xlim(-0.05 * length, (t1 - t0) * 1.05 + 0.1)
-    ax.set_xlabel("seconds")
+    ax.set_xlabel(label("seconds"))
     ax.spines[["top", "right", "left"]].set_visible(False)
     if title:
-        ax.set_title(title, fontsize=10)
+        ax.set_title(label(title), fontsize=10)
     return show(fig, alt)
 
 
@@ -176,7 +184,7 @@ def chunks(rows: Mapping[str, Iterable[bytes]], *, alt: str) -> Any:
     for index, row in enumerate(rows.values()):  # two light colours alternate along a row
         boxes = [(chunk, _shown(chunk), COLOURS[(index + i) % 2 * 4]) for i, chunk in enumerate(row)]
         _boxes(ax, len(rows) - 1 - index, boxes)
-    _byte_axis(ax, rows, max((sum(map(len, r)) for r in rows.values()), default=1))
+    _byte_axis(ax, [label(name) for name in rows], max((sum(map(len, r)) for r in rows.values()), default=1))
     return show(fig, alt)
 
 
@@ -191,7 +199,8 @@ def frames(stream: bytes, *, alt: str) -> Any:
     while offset < len(stream):
         header = stream[offset : offset + 4]
         n = int.from_bytes(header, "big")
-        segments.append((header, " ".join(f"{b:02x}" for b in header) + f"\nlength {n}", COLOURS[1]))
+        length = label("length {n}").format(n=n)
+        segments.append((header, " ".join(f"{b:02x}" for b in header) + f"\n{length}", COLOURS[1]))
         payload = stream[offset + 4 : offset + 4 + n]
         if payload:
             segments.append((payload, _shown(payload), COLOURS[4]))
@@ -199,7 +208,7 @@ def frames(stream: bytes, *, alt: str) -> Any:
     fig = figure(7.5, 1.3)
     ax = fig.add_subplot()
     _boxes(ax, 0, segments)
-    _byte_axis(ax, {"the stream": None}, len(stream))
+    _byte_axis(ax, [label("the stream")], len(stream))
     return show(fig, alt)
 
 
@@ -210,23 +219,25 @@ def _shown(chunk: bytes) -> str:
 
 
 def _boxes(ax: Any, y: float, boxes: list[tuple[bytes, str, str]]) -> None:
-    """One row of ``(chunk, label, colour)`` boxes, side by side from byte 0."""
+    """One row of ``(chunk, text, colour)`` boxes, side by side from byte 0."""
     start = 0
-    for chunk, label, colour in boxes:
+    fonts = ["monospace", "sans-serif"]  # sans-serif for what the monospace font lacks (长度 in Chinese)
+    for chunk, text, colour in boxes:
         width = len(chunk)
         ax.barh(y, width, left=start, height=0.6, color=colour, alpha=0.35, edgecolor="black", linewidth=0.8)
-        ax.text(start + width / 2, y, label, ha="center", va="center", fontsize=7, family="monospace")
+        ax.text(start + width / 2, y, text, ha="center", va="center", fontsize=7, family=fonts)
         start += width
 
 
-def _byte_axis(ax: Any, rows: Mapping[str, Any], total: int) -> None:
+def _byte_axis(ax: Any, names: list[str], total: int) -> None:
+    """A byte axis under rows named ``names`` (top to bottom, already in the chapter's language)."""
     from matplotlib.ticker import MaxNLocator
 
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_yticks(range(len(rows)), list(reversed(list(rows))))
+    ax.set_yticks(range(len(names)), list(reversed(names)))
     ax.set_xlim(0, total)
-    ax.set_ylim(-0.5, len(rows) - 0.5)
-    ax.set_xlabel("byte offset in the stream")
+    ax.set_ylim(-0.5, len(names) - 0.5)
+    ax.set_xlabel(label("byte offset in the stream"))
     ax.spines[["top", "right", "left"]].set_visible(False)
 
 
@@ -248,8 +259,9 @@ def pages(write_size: int, *, page_size: int = 4096, count: int = 16, alt: str) 
         top.barh(0, write_size, left=i * write_size, height=0.7, color=COLOURS[i % 2])
     top.barh(0, unused, left=per_page * write_size, height=0.7, color="white", edgecolor="black", hatch="///")
     top.set_xlim(0, page_size)
-    top.set_title(f"one page of {page_size} bytes: {per_page} writes of {write_size} bytes, "
-                  f"{unused} bytes left empty (hatched)", fontsize=9)
+    one = label("one page of {page} bytes: {writes} writes of {size} bytes, "
+                "{unused} bytes left empty (hatched)")
+    top.set_title(one.format(page=page_size, writes=per_page, size=write_size, unused=unused), fontsize=9)
     for page in range(count):
         bottom.barh(0, page_size - unused, left=page * page_size, height=0.7, color=COLOURS[page % 2])
         bottom.barh(0, unused, left=(page + 1) * page_size - unused, height=0.7, color="white",
@@ -257,11 +269,12 @@ def pages(write_size: int, *, page_size: int = 4096, count: int = 16, alt: str) 
     bottom.set_xlim(0, count * page_size)
     bottom.set_xticks([p * page_size for p in range(0, count + 1, 4)])
     total = count * per_page * write_size
-    bottom.set_title(f"the whole pipe: {count} pages, {total} bytes of data", fontsize=9)
+    whole = label("the whole pipe: {count} pages, {total} bytes of data")
+    bottom.set_title(whole.format(count=count, total=total), fontsize=9)
     for ax in (top, bottom):
         ax.set_yticks([])
         ax.spines[["top", "right", "left"]].set_visible(False)
-    bottom.set_xlabel("bytes")
+    bottom.set_xlabel(label("bytes"))
     return show(fig, alt)
 
 
@@ -275,10 +288,10 @@ def fill_level(samples: Iterable[tuple[float, int]], *, capacity: int, alt: str)
     ax.step(times, counts, where="post", color=COLOURS[0])
     ax.plot(times, counts, "o", color=COLOURS[0], markersize=4)
     ax.axhline(capacity, color=COLOURS[5], linestyle="--", linewidth=1)
-    ax.text(0, capacity, " capacity", va="bottom", fontsize=8, color=COLOURS[5])
+    ax.text(0, capacity, " " + label("capacity"), va="bottom", fontsize=8, color=COLOURS[5])
     ax.set_ylim(0, capacity * 1.15)
-    ax.set_xlabel("seconds")
-    ax.set_ylabel("bytes waiting")
+    ax.set_xlabel(label("seconds"))
+    ax.set_ylabel(label("bytes waiting"))
     ax.spines[["top", "right"]].set_visible(False)
     return show(fig, alt)
 
@@ -306,10 +319,14 @@ def strips(streams: Mapping[str, tuple[bytes, int]], *, records: int = 40, alt: 
             start += length
         for boundary in range(1, records):
             ax.plot([boundary, boundary], [row - 0.3, row + 0.3], color="white", linewidth=0.8)
-    ax.set_yticks(range(len(streams)), list(reversed(list(streams))))
+    ax.set_yticks(range(len(streams)), [label(name) for name in reversed(list(streams))])
     ax.set_xlim(0, records)
-    ax.set_xlabel(f"the first {records} records, in the order received (white lines: record boundaries)")
-    handles = [Patch(color=colour[b], label=f"writer {chr(b)}") for b in letters]
+    ax.set_xlabel(
+        label("the first {records} records, in the order received (white lines: record boundaries)").format(
+            records=records
+        )
+    )
+    handles = [Patch(color=colour[b], label=label("writer {name}").format(name=chr(b))) for b in letters]
     fig.legend(handles=handles, loc="outside lower center", ncol=len(letters), fontsize=8, frameon=False)
     ax.spines[["top", "right", "left"]].set_visible(False)
     return show(fig, alt)
@@ -332,18 +349,18 @@ def lines(
     """
     fig = figure(7, 3.4)
     ax = fig.add_subplot()
-    colours = dict(zip([label for label in series if label != reference], itertools.cycle(COLOURS)))
-    for label, points in series.items():
-        style, colour = ("s--", "#000000") if label == reference else ("o-", colours[label])
-        ax.plot(list(points), list(points.values()), style, color=colour, label=label)
+    colours = dict(zip([name for name in series if name != reference], itertools.cycle(COLOURS)))
+    for name, points in series.items():
+        style, colour = ("s--", "#000000") if name == reference else ("o-", colours[name])
+        ax.plot(list(points), list(points.values()), style, color=colour, label=label(name))
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     if xticklabel is not None:
         xs = sorted({x for points in series.values() for x in points})
         ax.set_xticks(xs, [xticklabel(x) for x in xs])
         ax.minorticks_off()
-    ax.set(xlabel=xlabel, ylabel=ylabel)
-    ax.set_title(title, fontsize=10)
+    ax.set(xlabel=label(xlabel), ylabel=label(ylabel))
+    ax.set_title(label(title), fontsize=10)
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
     return fig
@@ -355,15 +372,15 @@ def bars(groups: Mapping[str, Mapping[str, float]], *, ylabel: str, title: str, 
     fig = figure(7, 3.2)
     ax = fig.add_subplot()
     width = 0.8 / len(labels)
-    for i, label in enumerate(labels):
+    for i, name in enumerate(labels):
         xs = [g + (i - (len(labels) - 1) / 2) * width for g in range(len(groups))]
-        heights = [values[label] for values in groups.values()]
-        drawn = ax.bar(xs, heights, width, color=COLOURS[i % len(COLOURS)], label=label)
+        heights = [values[name] for values in groups.values()]
+        drawn = ax.bar(xs, heights, width, color=COLOURS[i % len(COLOURS)], label=label(name))
         ax.bar_label(drawn, fmt=lambda v: f"{v:,.0f}" if v >= 10 else f"{v:.2g}", fontsize=7)
-    ax.set_xticks(range(len(groups)), list(groups), fontsize=8)
+    ax.set_xticks(range(len(groups)), [label(group) for group in groups], fontsize=8)
     ax.set_yscale("log" if log else "linear")
-    ax.set_ylabel(ylabel)
-    ax.set_title(title, fontsize=10)
+    ax.set_ylabel(label(ylabel))
+    ax.set_title(label(title), fontsize=10)
     ax.legend(fontsize=8)
     return fig
 

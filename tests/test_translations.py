@@ -584,3 +584,113 @@ def test_labels_follow_the_language_of_the_notebooks_folder(tmp_path, monkeypatc
     monkeypatch.setattr(labels, "_font_installed", lambda: True)
     monkeypatch.setenv("IPC_TUTORIAL_LANG", "en")
     assert labels.label("reader") == "reader" and labels.rc() == {}
+
+
+# --- words drawn in figures ----------------------------------------------------------------------
+
+# What the figures below are drawn from, as the chapters pass it: event labels (a program's own
+# output, or a call), bytes and sizes, mechanism and placement names stay as they are in every language.
+DRAWN_DATA = {"os.open()", "open() returns", "wrote 5 bytes", "FIFO", "one CPU", "64 B", "128 B"}
+
+
+def drawn_lines(monkeypatch) -> dict[str, list[str]]:
+    """Each line of text every drawing function of ipc_helpers.draw draws, called as the chapters do."""
+    import matplotlib.text
+
+    from ipc_helpers import draw
+
+    figures = []
+    show = draw.show
+    monkeypatch.setattr(draw, "show", lambda fig, alt: (figures.append(fig), show(fig, alt))[1])
+    reader, writer = "reader (this notebook)", "writer"
+    calls = {
+        "timeline": lambda: draw.timeline(
+            {reader: [(0.0, "os.open()"), (2.0, "open() returns")], writer: [(2.0, "wrote 5 bytes")]},
+            waits={reader: [(0.0, 2.0)]},
+            alt="a",
+        ),
+        "chunks": lambda: draw.chunks(
+            {"3 os.write calls": [b"a", b"b"], "2 os.read calls": [b"ab"]}, alt="a"
+        ),
+        "frames": lambda: draw.frames(b"\0\0\0\x02hi", alt="a"),
+        "pages": lambda: draw.pages(100, alt="a"),
+        "fill_level": lambda: draw.fill_level([(0.0, 65536), (1.0, 0)], capacity=65536, alt="a"),
+        "strips": lambda: draw.strips(
+            {"4096-byte records": (b"AB", 1), "100,000-byte records": (b"B", 1)}, alt="a"
+        ),
+        "lines": lambda: draw.show(
+            draw.lines({"FIFO": {64: 1.0, 128: 2.0}, "dd to dd": {64: 2.0, 128: 3.0}}, xlabel="message size",
+                       ylabel="MiB/s", title="One-way throughput, writer and reader on one CPU",
+                       xticklabel=draw.size_label, reference="dd to dd"),
+            alt="a",
+        ),
+        "bars": lambda: draw.show(
+            draw.bars({"FIFO": {"one CPU": 10.0}}, ylabel="µs per round trip (log scale)",
+                      title="64 KiB messages: writer and reader on one CPU, or on two"),
+            alt="a",
+        ),
+    }  # fmt: skip
+    lines = {}
+    for name, call in calls.items():
+        figures.clear()
+        call()
+        texts = [text.get_text() for fig in figures for text in fig.findobj(matplotlib.text.Text)]
+        # tick labels: matplotlib's minus sign is a hyphen where rc() turns axes.unicode_minus off
+        texts = [text.replace("\u2212", "-") for text in texts if not text.startswith("$")]  # $: mathtext
+        lines[name] = [line.strip() for text in texts for line in text.split("\n") if line.strip()]
+    return lines
+
+
+def _template(msgid: str) -> re.Pattern:
+    """A figure word as a pattern: ``length {n}`` matches ``length 5``."""
+    parts = re.split(r"\{(\w+)\}", msgid)
+    return re.compile(
+        "".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>.+?)" for i, p in enumerate(parts)) + "$"
+    )
+
+
+def test_every_word_a_figure_draws_is_drawn_in_chinese_in_the_chinese_folder(monkeypatch):
+    """ipc_helpers.draw passes every word it draws through labels.label: its own (axis labels, keys,
+    titles of its own) and the chapters' (lane and row names, series, titles). A chapter run in
+    notebooks/zh_CN/ draws, for every English word of figures.po, its translation, and no other
+    English than the data it was given (a program's output, bytes, sizes)."""
+    from ipc_helpers import labels
+
+    cat = t.load_catalog(t.po_path(t.FIGURES, LANG))
+    words = [(_template(m.id), m.string) for m in cat if m.id and m.string and not m.fuzzy]
+    monkeypatch.setattr(labels, "_font_installed", lambda: True)  # the words are checked here, not glyphs
+    monkeypatch.delenv("IPC_TUTORIAL_LANG", raising=False)
+    monkeypatch.chdir(ROOT / "notebooks")
+    english = drawn_lines(monkeypatch)
+    monkeypatch.chdir(ROOT / "notebooks" / LANG)
+    chinese = drawn_lines(monkeypatch)
+    problems = []
+    for name, lines in english.items():
+        if len(lines) != len(chinese[name]):
+            problems.append(f"draw.{name}: {len(lines)} lines of text in English, {len(chinese[name])} in zh")
+            continue
+        for en, zh in zip(lines, chinese[name], strict=True):
+            match = next(((m, msgstr) for pattern, msgstr in words if (m := pattern.match(en))), None)
+            want = match[1].format(**match[0].groupdict()) if match else en
+            if zh != want:
+                problems.append(f"draw.{name}: draws {zh!r} for {en!r}, expected {want!r}")
+            elif not (match or en in DRAWN_DATA or en.startswith("b'")) and re.search(r"[A-Za-z]{3}", en):
+                problems.append(f"draw.{name}: draws {en!r} in English (not passed through labels.label?)")
+    assert not problems, "\n".join(problems)
+
+
+def test_words_drawn_in_figures_of_published_chapters_are_translated():
+    """figures.po: every word ipc_helpers.draw draws, and every word a published chapter passes it, has
+    a translation (not fuzzy) that keeps the placeholders ({n}) the drawing fills in."""
+    cat = t.load_catalog(t.po_path(t.FIGURES, LANG))
+    published = {f"notebooks/{c}.ipynb" for c in SHIPPED}
+    problems = []
+    for msg in cat:
+        if not msg.id or not any(f.startswith("ipc_helpers/") or f in published for f, _ in msg.locations):
+            continue
+        if not msg.string or msg.fuzzy:
+            problems.append(f"{msg.id!r}: {'fuzzy' if msg.fuzzy else 'not translated'}")
+        elif sorted(re.findall(r"\{\w+\}", msg.id)) != sorted(re.findall(r"\{\w+\}", msg.string)):
+            problems.append(f"{msg.id!r}: the translation {msg.string!r} changes the placeholders")
+    where = f"locales/{LANG}/LC_MESSAGES/figures.po (make translations, then make zh)"
+    assert not problems, where + ":\n" + "\n".join(problems)

@@ -5,13 +5,22 @@ What it does, for each language whose sources are present:
 1. **Stage** the sources into ``build/site/<lang>/src``: the chapters (every ``NN-*.ipynb`` in
    the language's notebook folder, so new and renamed chapters need no edit here), the landing
    page with a table of contents generated from those chapters, the instructor guide
-   (``docs/instructors.md``, or a placeholder page while it is missing) and the licence page
+   (``docs/instructors.md``, under the language's ``instructors-note.md`` when there is one, or
+   a placeholder page while it is missing) and the licence page
    (``LICENSE``, ``LICENSE-text`` and ``CITATION.cff`` as they are in the repository).
 2. **Build** with ``sphinx-build -W`` (warnings are errors) and ``docs/site/conf.py``: MyST-NB
    reads the stored outputs and never executes a notebook; Mermaid blocks are drawn in the
    browser by a local copy of mermaid.min.js.
 3. **Assemble** ``build/site/html``: the main language at the top, any other in a sibling
    folder (``build/site/html/zh_CN/``), each page linking to its other-language twin.
+
+Languages other than the main one may have fewer chapters (locales/zh_CN/shipped.txt lists the
+Chinese ones). A page without a twin has a language switch to the other language's landing page,
+saying so; the landing page of such a language lists the chapters it lacks (``{{untranslated}}``),
+linked to the main language's pages. Links in the chapters' Markdown are made to work on the
+site: to a chapter or the glossary, to its page; to a chapter of another language, to that page
+of the other language's site (written ``site:../NN-name.html``, see docs/site/conf.py); to any
+other file of the repository, to that file in the public repository.
 
 The only download is mermaid.min.js, fetched once with ``npm pack`` of a pinned version whose
 checksum is verified, into ``build/site-vendor/`` (git-ignored). With it there (and the ``site``
@@ -71,6 +80,8 @@ class Language:
     notebooks: str  # chapter folder, relative to the repository
     subdir: str  # "" for the main language, else its folder under build/site/html
     widget_note: str  # shown where a notebook has an interactive widget
+    missing_page: str  # in the switch to this language, from a page it does not have
+    untranslated: str  # on this language's landing page, before the list of chapters it lacks
 
     @property
     def pages(self) -> Path:
@@ -91,6 +102,8 @@ LANGUAGES = [
             "An interactive widget appears here when the notebook runs: open the chapter in "
             "JupyterLab (the launch button at the top of the page, or make lab) to use it."
         ),
+        missing_page=" (this page is not in English yet)",
+        untranslated="These chapters are not in English yet:",
     ),
     # The Chinese edition (notebooks/zh_CN) is built as soon as docs/site/zh_CN/index.md exists,
     # with licence.md and instructors-placeholder.md beside it, translated.
@@ -100,6 +113,8 @@ LANGUAGES = [
         notebooks="notebooks/zh_CN",
         subdir="zh_CN",
         widget_note="这里是一个交互式控件:在 JupyterLab 中打开本章(页面顶部的启动按钮,或 make lab)即可使用。",
+        missing_page="（本章尚未译成中文）",
+        untranslated="以下各章正在翻译，暂时只有英文版：",
     ),
 ]
 
@@ -112,6 +127,18 @@ def chapters(folder: Path) -> list[Path]:
     if not folder.is_dir():
         return []
     return sorted(p for p in folder.iterdir() if p.is_file() and CHAPTER.match(p.name))
+
+
+def find_glossary(notebooks: Path) -> Path | None:
+    """The bilingual glossary the chapters link to: beside them, or one folder up (notebooks/zh_CN)."""
+    candidates = (notebooks / "glossary.md", notebooks.parent / "glossary.md")
+    return next((g for g in candidates if g.is_file()), None)
+
+
+def page_names(notebooks: Path) -> list[str]:
+    """The pages a language's site has (its chapters and the pages every language has)."""
+    glossary = ["glossary"] if find_glossary(notebooks) is not None else []
+    return ["index", *(nb.stem for nb in chapters(notebooks)), *glossary, "instructors", "licence", "search"]
 
 
 def markdown_title(text: str) -> str | None:
@@ -244,6 +271,25 @@ def rewrite_links(text: str, source: Path, staged: dict[Path, str], conf: dict[s
     return LINK.sub(sub, text)
 
 
+def notebook_with_site_links(
+    nb_path: Path, staged: dict[Path, str], conf: dict[str, str], root: Path
+) -> bytes:
+    """The notebook with the relative links of its Markdown cells made to work on the site
+    (:func:`rewrite_links`); its own bytes when no link changes."""
+    data = nb_path.read_bytes()
+    nb = json.loads(data)
+    changed = False
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") != "markdown":
+            continue
+        text = "".join(cell.get("source", []))
+        new = rewrite_links(text, nb_path, staged, conf, root)
+        if new != text:
+            cell["source"] = new
+            changed = True
+    return (json.dumps(nb, indent=1, ensure_ascii=False) + "\n").encode() if changed else data
+
+
 def _write(path: Path, data: bytes, written: set[Path]) -> None:
     """Write only when the content changes, so that Sphinx rebuilds only what changed."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -253,9 +299,21 @@ def _write(path: Path, data: bytes, written: set[Path]) -> None:
 
 
 def stage(
-    notebooks: Path, pages: Path, src: Path, conf: dict[str, str], root: Path = ROOT
+    notebooks: Path,
+    pages: Path,
+    src: Path,
+    conf: dict[str, str],
+    root: Path = ROOT,
+    elsewhere: dict[Path, tuple[str, str]] | None = None,
+    untranslated: str = "",
 ) -> list[dict[str, str]]:
-    """Copy one language's sources into ``src`` (removing stale ones); return the page list."""
+    """Copy one language's sources into ``src`` (removing stale ones); return the page list.
+
+    ``elsewhere`` maps the chapters of the other languages (resolved paths) to their pages'
+    addresses from this language's pages (``site:../NN-name.html``) and titles; the main
+    language's chapters missing here are listed on the landing page under ``untranslated``.
+    """
+    elsewhere = elsewhere or {}
     found = chapters(notebooks)
     if not found:
         raise SystemExit(f"no chapter notebooks (NN-name.ipynb) in {notebooks}")
@@ -263,8 +321,29 @@ def stage(
     manifest: list[dict[str, str]] = []
     path_to_docs = repo_path(notebooks, root)
 
+    # Where links in notebooks and repository documents should point on the site.
+    staged: dict[Path, str] = {path: href for path, (href, _) in elsewhere.items()}
+    staged.update({nb.resolve(): nb.name for nb in found})
+    scripts = notebooks / "scripts"
+    if scripts.is_dir():
+        for f in sorted(scripts.rglob("*")):
+            if f.is_file() and "__pycache__" not in f.parts:
+                _write(src / "scripts" / f.relative_to(scripts), f.read_bytes(), written)
+                staged[f.resolve()] = (Path("scripts") / f.relative_to(scripts)).as_posix()
+    for name in ("LICENSE", "LICENSE-text", "CITATION.cff"):
+        present = next((root / n for n in (name, f"{name}.md") if (root / n).is_file()), None)
+        data = present.read_bytes() if present else f"({name} is not in the repository yet.)\n".encode()
+        _write(src / "_licence" / name, data, written)
+        if present:
+            staged[present.resolve()] = "licence.md"
+    # The bilingual glossary the chapters link to (notebooks/glossary.md), next to the chapters.
+    glossary = find_glossary(notebooks)
+    if glossary is not None:
+        _write(src / "glossary.md", glossary.read_bytes(), written)
+        staged[glossary.resolve()] = "glossary.md"
+
     for nb in found:
-        _write(src / nb.name, nb.read_bytes(), written)
+        _write(src / nb.name, notebook_with_site_links(nb, staged, conf, root), written)
         manifest.append(
             {
                 "docname": nb.stem,
@@ -273,36 +352,25 @@ def stage(
                 "source": f"{path_to_docs}/{nb.name}",
             }
         )
-    scripts = notebooks / "scripts"
-    if scripts.is_dir():
-        for f in sorted(scripts.rglob("*")):
-            if f.is_file() and "__pycache__" not in f.parts:
-                _write(src / "scripts" / f.relative_to(scripts), f.read_bytes(), written)
-
-    # Where links in repository documents should point on the site.
-    staged: dict[Path, str] = {nb.resolve(): nb.name for nb in found}
-    for name in ("LICENSE", "LICENSE-text", "CITATION.cff"):
-        staged[(root / name).resolve()] = "licence.md"
-        present = (root / name).is_file()
-        data = (root / name).read_bytes() if present else f"({name} is not in the repository yet.)\n".encode()
-        _write(src / "_licence" / name, data, written)
-
-    # The bilingual glossary the chapters link to (notebooks/glossary.md), next to the chapters.
-    candidates = (notebooks / "glossary.md", notebooks.parent / "glossary.md")
-    glossary = next((g for g in candidates if g.is_file()), None)
-    if glossary is not None:
-        _write(src / "glossary.md", glossary.read_bytes(), written)
 
     guide = root / "docs" / "instructors.md"
     if guide.is_file():
         text = rewrite_links(guide.read_text(encoding="utf-8"), guide, staged, conf, root)
         source = "docs/instructors.md"
+        note = pages / "instructors-note.md"  # e.g. that the guide is not translated yet
+        if note.is_file():
+            title, _, rest = text.partition("\n")
+            text = f"{title}\n\n{note.read_text(encoding='utf-8').strip()}\n{rest}"
     else:
         text = (pages / "instructors-placeholder.md").read_text(encoding="utf-8")
         source = "(placeholder)"
     _write(src / "instructors.md", text.encode(), written)
     _write(src / "licence.md", (pages / "licence.md").read_bytes(), written)
 
+    here = {nb.name for nb in found}
+    missing = {path.name: (href, title) for path, (href, title) in reversed(elsewhere.items())}
+    missing = [entry for name, entry in sorted(missing.items()) if name not in here]
+    listed = "\n".join(f"- [{title}]({href})" for href, title in missing)
     first = f"{path_to_docs}/{found[0].name}"
     values = {
         "repository_url": conf["repository_url"],
@@ -312,6 +380,8 @@ def stage(
         "chapters": "\n".join(nb.stem for nb in found),
         "reference_pages": "glossary" if glossary is not None else "",
         "teacher_pages": "instructors\nlicence",
+        # the main language's chapters this language does not have yet, linked to their pages
+        "untranslated": f"{untranslated}\n\n{listed}\n" if missing else "",
     }
     index = render_template((pages / "index.md").read_text(encoding="utf-8"), values, str(pages / "index.md"))
     _write(src / "index.md", index.encode(), written)
@@ -415,9 +485,9 @@ def build_language(
     notebooks = notebooks or ROOT / lang.notebooks
     pages = pages or lang.pages
     src = work / "src"
-    manifest = stage(notebooks, pages, src, conf)
     main = next(x for x in languages if x.subdir == "")
     switch = []
+    elsewhere: dict[Path, tuple[str, str]] = {}
     for other in languages:
         # Link from this language's root to the other's root.
         if other.code == lang.code:
@@ -428,7 +498,20 @@ def build_language(
             href = "../"
         else:
             href = f"../{other.subdir}/"
-        switch.append({"code": other.code, "label": other.label, "href": href})
+        folder = notebooks if other.code == lang.code else ROOT / other.notebooks
+        switch.append(
+            {
+                "code": other.code,
+                "label": other.label,
+                "href": href,
+                "pages": page_names(folder),  # the pages it has; from any other, the switch goes home
+                "missing": other.missing_page,
+            }
+        )
+        if other.code != lang.code:
+            for nb in chapters(folder):  # the main language's first: its chapters are the ones listed
+                elsewhere.setdefault(nb.resolve(), (f"site:{href}{nb.stem}.html", notebook_title(nb)))
+    manifest = stage(notebooks, pages, src, conf, elsewhere=elsewhere, untranslated=lang.untranslated)
     site_settings = {
         **conf,
         "language": lang.code,

@@ -385,7 +385,7 @@ def figures_template() -> Catalog:
 
     Every ``label("...")`` in ipc_helpers, and every string written straight into a ``draw.*(...)``
     call in an English chapter (lane names, event labels, titles; not ``alt=``, which is translated
-    in the stored output).
+    in the stored output), or named in the cell and passed by that name (``title = "..."``).
     """
     cat = _catalog(FIGURES)
 
@@ -409,6 +409,16 @@ def figures_template() -> Catalog:
                 tree = ast.parse(cell.source)
             except SyntaxError:
                 continue
+            # a string the cell names first (title = "...") and then passes: draw.lines(..., title=title)
+            named = {
+                a.targets[0].id: a.value.value
+                for a in ast.walk(tree)
+                if isinstance(a, ast.Assign)
+                and len(a.targets) == 1
+                and isinstance(a.targets[0], ast.Name)
+                and isinstance(a.value, ast.Constant)
+                and isinstance(a.value.value, str)
+            }
             for call in ast.walk(tree):
                 func = getattr(call, "func", None)
                 if not (isinstance(func, ast.Attribute) and getattr(func.value, "id", None) == "draw"):
@@ -422,6 +432,8 @@ def figures_template() -> Catalog:
                             and id(node) not in parts
                         ):
                             add(node.value, (f"notebooks/{chapter}.ipynb", n))
+                        elif isinstance(node, ast.Name) and node.id in named:
+                            add(named[node.id], (f"notebooks/{chapter}.ipynb", n))
     return cat
 
 

@@ -13,6 +13,8 @@ import os
 import sys
 from pathlib import Path
 
+from docutils import nodes
+
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "_ext"))
 
@@ -36,6 +38,9 @@ nb_custom_formats = {".ipynb": ["notebook_outputs.read_notebook", {}, False]}
 nb_merge_streams = True
 myst_enable_extensions = ["colon_fence"]
 myst_heading_anchors = 3
+# A link to a page of the site in another language: build_site.py writes it "site:../NN-name.html"
+# (a relative address MyST would otherwise take for a missing document); the prefix goes below.
+myst_url_schemes = {"http": None, "https": None, "mailto": None, "ftp": None, "site": None}
 mermaid_js = SITE["mermaid_js"]
 site_widget_note = SITE["widget_note"]
 
@@ -71,3 +76,33 @@ html_theme_options = {
     "article_header_end": ["article-header-buttons.html", "language-switch.html"],
     "footer_content_items": ["copyright.html", "extra-footer.html"],
 }
+
+
+def _site_links(app, doctree) -> None:
+    """Turn ``site:ADDRESS`` links (see myst_url_schemes) into plain relative links."""
+    for ref in doctree.findall(nodes.reference):
+        if ref.get("refuri", "").startswith("site:"):
+            ref["refuri"] = ref["refuri"].removeprefix("site:")
+
+
+def _chinese_search():
+    """Sphinx 9's Chinese search language with the name of the stemmer it really ships.
+
+    Sphinx 9.0 writes ``window.Stemmer = ChineseStemmer`` into language_data.js, but the Chinese
+    search uses the English stemmer (EnglishStemmer): the search page of the Chinese edition
+    stopped with "ChineseStemmer is not defined" (sphinx-doc/sphinx#14229, fixed upstream by
+    #14416). Drop this once the site's Sphinx has that fix.
+    """
+    from sphinx.search.zh import SearchChinese
+
+    class Search(SearchChinese):
+        language_name = "English"  # only names the stemmer's JavaScript class
+
+    return Search
+
+
+def setup(app) -> dict:
+    app.connect("doctree-read", _site_links)
+    if language.startswith("zh"):
+        app.add_search_language(_chinese_search())
+    return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -4,9 +4,11 @@ Chromium and Playwright are started exactly as the JupyterLab browser test start
 fixtures ``chromium_path``, ``work_dir`` and ``browser`` are taken from tests/browser/conftest.py,
 with its clean-up hooks): Debian's /usr/bin/chromium, launched by us, stopped by process id.
 
-Two sites are checked:
+Three sites are checked:
 
 - ``real``: build/site/html, made by ``make site`` just before (``make test-site`` does both);
+- ``zh_CN``: its Chinese edition, build/site/html/zh_CN, served by the same server (the language
+  switch and the Chinese chapters' links to English pages cross from one to the other);
 - ``fixture``: a small book built here from tests/site/fixture/notebooks, whose chapter 01 has
   what the chapters are getting (Mermaid diagrams, figures with text alternatives, a widget, a
   collapsed solution) and whose chapter 02 is broken on purpose (the test expects every defect
@@ -36,7 +38,7 @@ sys.path.insert(0, str(HERE.parent / "browser"))
 sys.path.insert(0, str(ROOT / "tools"))
 
 import build_site  # noqa: E402
-from _site import BROKEN, FIXTURE_HUB, FIXTURE_NOTEBOOKS, SCREENSHOTS, Site, manifest  # noqa: E402
+from _site import BROKEN, FIXTURE_HUB, FIXTURE_NOTEBOOKS, SCREENSHOTS, ZH_NOTEBOOKS, Site, manifest  # noqa: E402
 
 _spec = importlib.util.spec_from_file_location("browser_conftest", HERE.parent / "browser" / "conftest.py")
 _browser_conftest = importlib.util.module_from_spec(_spec)
@@ -68,15 +70,38 @@ def _serve(directory: Path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def real_site() -> Iterator[Site]:
+def real_server() -> Iterator[str]:
+    """build/site/html over http: the English pages at the top, the Chinese ones in zh_CN/."""
     built = build_site.BUILD / "manifest.json"
     html = build_site.BUILD / "html"
     if not built.is_file() or not (html / "index.html").is_file():
         pytest.fail("build/site/html is missing: `make test-site` runs `make site` first", pytrace=False)
-    data = manifest(built)
+    with _serve(html) as origin:
+        yield origin
+
+
+@pytest.fixture(scope="session")
+def real_site(real_server: str) -> Site:
+    html = build_site.BUILD / "html"
+    data = manifest(build_site.BUILD / "manifest.json")
     site = Site("real", html, ROOT / "notebooks", data["settings"], data["pages"])
-    with _serve(html) as site.base_url:
-        yield site
+    site.base_url = site.origin = real_server
+    site.served = html
+    return site
+
+
+@pytest.fixture(scope="session")
+def zh_site(real_server: str) -> Site:
+    """The Chinese edition, built by make site in build/site/html/zh_CN."""
+    try:
+        data = manifest(build_site.BUILD / "manifest.json", "zh_CN")
+    except LookupError as e:
+        pytest.fail(str(e), pytrace=False)
+    html = build_site.BUILD / "html"
+    site = Site("zh_CN", html / data["subdir"], ZH_NOTEBOOKS, data["settings"], data["pages"])
+    site.base_url = f"{real_server}/{data['subdir']}"
+    site.origin, site.served = real_server, html
+    return site
 
 
 @pytest.fixture(scope="session")
@@ -102,7 +127,9 @@ def fixture_site(work_dir: Path) -> Iterator[Site]:
     for src in images:
         (html / src).unlink()
     site = Site("fixture", html, FIXTURE_NOTEBOOKS, data["settings"], data["pages"], broken={BROKEN})
+    site.served = html
     with _serve(html) as site.base_url:
+        site.origin = site.base_url
         yield site
 
 

@@ -1,7 +1,8 @@
 """Every page of the course website in headless Chromium: what a reader sees.
 
-For each page of the built site (``make site``) and of a small fixture book, opened both over
-http (a local server) and from file://, the test checks:
+For each page of the built site (``make site``: the English pages and the Chinese edition in
+zh_CN/) and of a small fixture book, opened both over http (a local server) and from file://, the
+test checks:
 
 - the page loads, with no console error and no request leaving the machine (anything but the
   local server, file:, data: and blob: is blocked and reported; launch buttons are links, and
@@ -17,27 +18,37 @@ http (a local server) and from file://, the test checks:
   repository;
 - the landing page says what you learn and who it is for, shows ``make lab`` and ``make test``,
   links to Binder and to every chapter, the instructor guide and the licence;
-- the licence page shows the repository's licence files; the instructor guide is there.
+- the licence page shows the repository's licence files; the instructor guide is there;
+- every link of the page (content, sidebar, buttons, language switch) leads to a file of the
+  site, and to an element of that page when it names one (``#anchor``);
+- with more than one language, the language switch is visible and leads to this page's twin in
+  the other language, or, where the other language lacks the page (a chapter not yet
+  translated), to that language's landing page, saying so; clicking it goes both ways;
+- on a Chinese page, the Chinese characters of the title are drawn by a font that has them
+  (Chromium's own account of the fonts it used), not as empty boxes;
+- the Chinese landing page links to the English pages of the chapters not yet translated.
 
 One screenshot per page goes to screenshots/site/ (fixture pages: screenshots/site/fixture/),
-plus one scrolled to the first diagram or figure of a page that has one. Fixture chapter 02 is
+plus one scrolled to the first diagram or figure of a page that has one; Chinese pages go to
+screenshots/site/zh_CN/. Fixture chapter 02 is
 broken on purpose: a test checks that each of its defects is reported, so none of these checks
 can pass vacuously.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import subprocess
 import sys
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import build_site
 import pytest
 from _jlab import png_summary
-from _site import BROKEN, FIXTURE_NOTEBOOKS, ROOT, Site
+from _site import BROKEN, FIXTURE_NOTEBOOKS, ROOT, ZH_NOTEBOOKS, Site
 
 MODES = ["http", "file"]
 # A page takes seconds; the first test to use the fixture book also builds it (5-30 s on a busy
@@ -83,18 +94,34 @@ INSPECT_JS = r"""() => {
     next: document.querySelector("a.right-next")?.getAttribute("href") || null,
     nav: [...document.querySelectorAll("nav.bd-docs-nav a.reference.internal")]
       .map((a) => a.getAttribute("href")),
+    allLinks: [...document.querySelectorAll("a[href]")].map((a) => a.href),
+    switch: [...document.querySelectorAll("nav.site-language-switch")].map((nav) => {
+      const box = nav.getBoundingClientRect();
+      return {
+        visible: box.width > 0 && box.height > 0 && getComputedStyle(nav).visibility === "visible",
+        current: nav.querySelector(".site-language.current")?.getAttribute("lang") || null,
+        links: [...nav.querySelectorAll("a[href]")].map((a) => ({
+          lang: a.getAttribute("hreflang"), text: a.textContent.trim(), href: a.href,
+          missing: a.classList.contains("missing") })),
+      };
+    }),
   };
 }"""
 
+TITLE = "article.bd-article h1"  # the page's visible title (the theme keeps another, hidden h1)
+CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
+
 
 def page_names(notebooks: Path, broken: set[str] = frozenset()) -> list[str]:
-    chapters = [p.stem for p in build_site.chapters(notebooks) if p.stem not in broken]
-    return ["index", *chapters, "instructors", "licence", "search"]
+    """Landing page, chapters, glossary (when there is one), instructor guide, licence, search."""
+    return [name for name in build_site.page_names(notebooks) if name not in broken]
 
 
-CASES = [("real", name, mode) for name in page_names(ROOT / "notebooks") for mode in MODES] + [
-    ("fixture", name, mode) for name in page_names(FIXTURE_NOTEBOOKS, {BROKEN}) for mode in MODES
-]
+CASES = (
+    [("real", name, mode) for name in page_names(ROOT / "notebooks") for mode in MODES]
+    + [("zh", name, mode) for name in page_names(ZH_NOTEBOOKS) for mode in MODES]
+    + [("fixture", name, mode) for name in page_names(FIXTURE_NOTEBOOKS, {BROKEN}) for mode in MODES]
+)
 
 
 # ------------------------------------------------------------------ what the notebook holds
@@ -146,6 +173,8 @@ def visit(context, site: Site, docname: str, mode: str, shots: Path | None) -> d
             page.wait_for_function("() => document.documentElement.dataset.mermaid", timeout=DIAGRAM_TIMEOUT)
         facts = page.evaluate(INSPECT_JS)
         facts["status"] = response.status if response is not None and mode == "http" else None
+        if site.settings["language"] != "en":
+            facts["title_fonts"] = rendered_fonts(page, mark_first_chinese(page))
         if shots is not None:
             shots.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(shots / f"{docname}.png"))
@@ -160,6 +189,137 @@ def visit(context, site: Site, docname: str, mode: str, shots: Path | None) -> d
     facts["external"] = sorted({u for u in requests if not local(u)} | set(blocked))
     facts["console"] = console
     return facts
+
+
+# Marks the page's first heading, paragraph or list item whose own text has Chinese characters.
+MARK_CHINESE_JS = r"""() => {
+  const own = (el) => [...el.childNodes].filter((n) => n.nodeType === 3).map((n) => n.data).join("");
+  const el = [...document.querySelectorAll("main :is(h1, h2, h3, p, li, a)")].find(
+    (e) => /[\u3400-\u9fff]/u.test(own(e)) && e.getBoundingClientRect().width > 0);
+  if (!el) return false;
+  el.dataset.cjkProbe = "1";
+  return true;
+}"""
+
+
+def mark_first_chinese(page) -> str:
+    """A selector of the first visible text of the page in Chinese ("" when it has none)."""
+    return "[data-cjk-probe]" if page.evaluate(MARK_CHINESE_JS) else ""
+
+
+def rendered_fonts(page, selector: str) -> dict:
+    """The text of the first element matching ``selector`` and the fonts Chromium drew it with:
+    ``{"text": ..., "fonts": [{"familyName": ..., "glyphCount": ...}, ...]}`` (DevTools protocol,
+    CSS.getPlatformFontsForNode: the fonts really used, fallbacks included)."""
+    if not selector:
+        return {"text": "", "fonts": []}
+    cdp = page.context.new_cdp_session(page)
+    try:
+        cdp.send("DOM.enable")
+        cdp.send("CSS.enable")
+        root = cdp.send("DOM.getDocument", {"depth": 0})["root"]["nodeId"]
+        node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": selector})["nodeId"]
+        if not node:
+            return {"text": "", "fonts": []}
+        text = page.locator(selector).first.text_content() or ""
+        fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]  # its own text
+        return {"text": text, "fonts": fonts}
+    finally:
+        cdp.detach()
+
+
+@functools.cache
+def families_with(chars: str) -> frozenset[str]:
+    """The installed font families that have every one of ``chars`` (fontconfig's fc-list)."""
+    charset = " ".join(f"{ord(c):x}" for c in sorted(set(chars)))
+    out = subprocess.run(
+        ["fc-list", f":charset={charset}", "family"], capture_output=True, text=True, timeout=60
+    ).stdout
+    return frozenset(name.strip() for line in out.splitlines() for name in line.split(","))
+
+
+def cjk_problems(facts: dict) -> list[str]:
+    """Chinese characters (of the page's first Chinese text) not drawn by a font that has them:
+    they would show as empty boxes."""
+    drawn = facts.get("title_fonts")
+    if drawn is None:
+        return []
+    chars = "".join(CJK.findall(drawn["text"]))
+    if not chars:
+        return [f"cjk: no Chinese text on the page ({drawn['text']!r})"]
+    having = families_with(chars)
+    glyphs = sum(f["glyphCount"] for f in drawn["fonts"] if f["familyName"] in having)
+    if glyphs < len(chars):
+        used = ", ".join(f"{f['familyName']} ({f['glyphCount']} glyphs)" for f in drawn["fonts"])
+        return [
+            f"cjk: the {len(chars)} Chinese characters of {drawn['text']!r} are drawn with {used}; "
+            f"fonts that have them: {sorted(having) or 'none installed (fonts-noto-cjk)'}"
+        ]
+    return []
+
+
+@functools.cache
+def _ids(path: Path) -> frozenset[str]:
+    return frozenset(re.findall(r'\sid="([^"]+)"', path.read_text(encoding="utf-8", errors="replace")))
+
+
+def link_problems(site: Site, facts: dict) -> list[str]:
+    """Links of the page that lead to no file of the site, or to no element of the page they name."""
+    problems = []
+    for href in sorted(set(facts["allLinks"])):
+        target = site.file_for(href)
+        if target is None:
+            continue  # another site (launch buttons, the repository, documentation)
+        if not target.is_file():
+            problems.append(f"link: {href} leads nowhere (no file {target})")
+            continue
+        fragment = unquote(urlsplit(href).fragment)
+        if fragment and target.suffix == ".html" and fragment not in _ids(target):
+            problems.append(f"link: {href}: {target.name} has no element with id {fragment!r}")
+    return problems
+
+
+def switch_problems(site: Site, docname: str, facts: dict) -> list[str]:
+    """The language switch: visible, one link per other language, to this page's twin or home."""
+    others = [lang for lang in site.settings["languages"] if lang["code"] != site.settings["language"]]
+    if not others:
+        return ["switch: a language switch on a one-language site"] if facts["switch"] else []
+    if len(facts["switch"]) != 1 or not facts["switch"][0]["visible"]:
+        return [f"switch: no visible language switch ({len(facts['switch'])} found)"]
+    switch = facts["switch"][0]
+    problems = []
+    if switch["current"] != site.settings["language"].replace("_", "-"):
+        problems.append(f"switch: marks {switch['current']!r} as the current language")
+    for lang in others:
+        code = lang["code"].replace("_", "-")
+        links = [link for link in switch["links"] if link["lang"] == code]
+        if len(links) != 1:
+            problems.append(f"switch: {len(links)} links to {code}")
+            continue
+        link = links[0]
+        home = (site.html / lang["href"]).resolve()
+        twin = home / f"{docname}.html"
+        want = twin if twin.is_file() else home / "index.html"
+        target = site.file_for(link["href"])
+        if target is None or target.resolve() != want:
+            problems.append(f"switch: the {code} link leads to {link['href']}, expected {want}")
+        if not twin.is_file() and not (link["missing"] and lang["missing"].strip() in link["text"]):
+            problems.append(f"switch: the {code} link goes home without saying the page is missing there")
+    return problems
+
+
+def untranslated_problems(site: Site, facts: dict) -> list[str]:
+    """The landing page of a second language links to the main language's chapters it lacks."""
+    main = next(lang for lang in site.settings["languages"] if lang["code"] == site.settings["main_language"])
+    home = (site.html / main["href"]).resolve()
+    here = {p["docname"] for p in site.pages if p["kind"] == "chapter"}
+    problems = []
+    for page in sorted(home.glob("[0-9][0-9]-*.html")):
+        if page.stem in here:
+            continue
+        if not any(site.file_for(href) == page for href in facts["allLinks"] if "#" not in href):
+            problems.append(f"nav: the landing page does not link to {page.stem}, not translated yet")
+    return problems
 
 
 # ------------------------------------------------------------------ what a page must show
@@ -267,9 +427,10 @@ def chapter_problems(site: Site, docname: str, facts: dict) -> list[str]:
             problems += launch_link_problems(kind, kinds[kind], site.settings, source)
 
     chapters = [p["docname"] for p in site.pages if p["kind"] == "chapter"]
-    i = chapters.index(docname)
-    want_prev = "index.html" if i == 0 else f"{chapters[i - 1]}.html"
-    want_next = f"{chapters[i + 1]}.html" if i + 1 < len(chapters) else "instructors.html"
+    order = [p["docname"] for p in site.pages]  # landing, chapters, glossary, instructors, licence
+    i = order.index(docname)
+    want_prev = f"{order[i - 1]}.html"
+    want_next = f"{order[i + 1]}.html"
     if facts["prev"] != want_prev or facts["next"] != want_next:
         problems.append(
             f"nav: previous/next are {facts['prev']}/{facts['next']}, expected {want_prev}/{want_next}"
@@ -309,21 +470,25 @@ def landing_problems(site: Site, facts: dict) -> list[str]:
 
 
 def page_problems(site: Site, docname: str, facts: dict) -> list[str]:
-    problems = common_problems(facts)
+    problems = common_problems(facts) + link_problems(site, facts) + switch_problems(site, docname, facts)
+    problems += cjk_problems(facts)
     kind = next((p["kind"] for p in site.pages if p["docname"] == docname), "generated")
     if kind == "chapter":
         problems += chapter_problems(site, docname, facts)
     elif kind == "landing":
         problems += landing_problems(site, facts)
+        if site.settings["language"] != site.settings["main_language"]:
+            problems += untranslated_problems(site, facts)
     elif docname == "licence":
-        licence = ROOT / "LICENSE"
-        first = (
-            licence.read_text(encoding="utf-8").strip().splitlines()[0]
-            if licence.is_file()
-            else "LICENSE is not"
-        )
-        if not any(first.strip() in pre for pre in facts["pres"]):
-            problems.append(f"content: the licence page does not show {first!r}")
+        for name in ("LICENSE", "LICENSE-text.md"):
+            licence = ROOT / name
+            first = (
+                licence.read_text(encoding="utf-8").strip().splitlines()[0]
+                if licence.is_file()
+                else f"{name} is not"
+            )
+            if not any(first.strip() in pre for pre in facts["pres"]):
+                problems.append(f"content: the licence page does not show {first!r} ({name})")
     elif docname == "instructors":
         guide = ROOT / "docs" / "instructors.md"
         if guide.is_file():
@@ -338,12 +503,70 @@ def page_problems(site: Site, docname: str, facts: dict) -> list[str]:
 # ------------------------------------------------------------------ the tests
 
 
-def test_the_site_has_a_page_for_every_chapter(real_site: Site):
-    built = [p["docname"] for p in real_site.pages if p["kind"] == "chapter"]
-    present = [p.stem for p in build_site.chapters(real_site.notebooks)]
-    assert built == present, "build/site is older than notebooks/: run make site (make test-site does)"
-    for name in page_names(real_site.notebooks):
-        assert (real_site.html / f"{name}.html").is_file(), f"{name}.html was not built"
+@pytest.mark.parametrize("site_name", ["real", "zh"])
+def test_the_site_has_a_page_for_every_chapter(site_name: str, request):
+    site: Site = request.getfixturevalue(f"{site_name}_site")
+    built = [p["docname"] for p in site.pages if p["kind"] == "chapter"]
+    present = [p.stem for p in build_site.chapters(site.notebooks)]
+    assert built == present, f"build/site is older than {site.notebooks}: run make site (make test-site does)"
+    for name in page_names(site.notebooks):
+        assert (site.html / f"{name}.html").is_file(), f"{name}.html was not built"
+
+
+def click_switch(page, lang: str) -> None:
+    with page.expect_navigation(wait_until="load", timeout=LOAD_TIMEOUT):
+        page.locator(f'nav.site-language-switch a[hreflang="{lang}"]').click()
+
+
+def test_the_language_switch_goes_to_the_same_chapter_and_back(
+    real_site: Site, zh_site: Site, site_context, screenshots
+):
+    """Click the switch: English chapter -> its Chinese twin -> the English chapter again; and from a
+    chapter not translated yet, to the Chinese landing page (never a missing page)."""
+    english = [p.stem for p in build_site.chapters(real_site.notebooks)]
+    chinese = [p.stem for p in build_site.chapters(zh_site.notebooks)]
+    both = [name for name in english if name in chinese]
+    only_english = [name for name in english if name not in chinese]
+    assert both, "no chapter is in both languages"
+    page = site_context.new_page()
+    try:
+        for name in (both[0], both[-1]):
+            page.goto(real_site.url(name, "http"), wait_until="load", timeout=LOAD_TIMEOUT)
+            click_switch(page, "zh-CN")
+            assert page.url == zh_site.url(name, "http")
+            title = page.locator(TITLE).first.inner_text().rstrip("#").strip()
+            assert title == build_site.notebook_title(zh_site.notebooks / f"{name}.ipynb")
+            assert CJK.search(title), title
+            click_switch(page, "en")
+            assert page.url == real_site.url(name, "http")
+            title = page.locator(TITLE).first.inner_text().rstrip("#").strip()
+            assert title == build_site.notebook_title(real_site.notebooks / f"{name}.ipynb")
+        for name in only_english:
+            page.goto(real_site.url(name, "http"), wait_until="load", timeout=LOAD_TIMEOUT)
+            link = page.locator('nav.site-language-switch a[hreflang="zh-CN"]')
+            assert "尚未" in link.inner_text(), link.inner_text()
+            with page.expect_navigation(wait_until="load", timeout=LOAD_TIMEOUT) as nav:
+                link.click()
+            assert nav.value is not None and nav.value.status == 200
+            assert page.url == zh_site.url("index", "http")
+            shot = zh_site.screenshot_dir() / f"switch-from-{name}.png"
+            shot.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(shot))
+    finally:
+        page.close()
+
+
+def test_the_font_check_sees_characters_no_font_has(site_context):
+    """cjk_problems is not vacuous: a title in characters no installed font has (CJK Extension G,
+    which Noto CJK lacks) is reported; the same title in common characters is not."""
+    page = site_context.new_page()
+    try:
+        for text, fails in (("\U00030000\U00030001 命名管道", True), ("命名管道", False)):
+            page.set_content(f'<html lang="zh-CN"><article class="bd-article"><h1>{text}</h1></article>')
+            problems = cjk_problems({"title_fonts": rendered_fonts(page, TITLE)})
+            assert bool(problems) == fails, (text, problems)
+    finally:
+        page.close()
 
 
 @BUILDS_A_BOOK
@@ -388,6 +611,17 @@ def test_broken_page_is_reported(fixture_site: Site, site_context):
     }
     missing = [what for what, pattern in expected.items() if not re.search(pattern, problems)]
     assert not missing, f"not reported: {missing}\nreported:\n{problems}"
+
+
+@BUILDS_A_BOOK
+def test_link_check_reports_missing_pages_and_anchors(fixture_site: Site):
+    page = fixture_site.url("01-fixture-figures", "http")
+    ok = [page, page + "#", fixture_site.url("index", "http"), "https://example.org/"]
+    assert link_problems(fixture_site, {"allLinks": ok}) == []
+    bad = [fixture_site.url("03-no-such-chapter", "http"), page + "#no-such-section"]
+    problems = link_problems(fixture_site, {"allLinks": bad})
+    assert len(problems) == 2, problems
+    assert "leads nowhere" in problems[1] and "no element with id 'no-such-section'" in problems[0], problems
 
 
 @BUILDS_A_BOOK
