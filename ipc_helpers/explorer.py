@@ -1,7 +1,7 @@
 """The FIFO explorer: real processes around one FIFO, one system call per action.
 
 :class:`FifoExplorer` makes a FIFO in a private folder and starts processes around it
-(``_explorer_child.py``).  Each action makes one of them do one system call and returns that
+(``notebooks/scripts/explorer_child.py``).  Each action makes one of them do one system call and returns that
 :class:`Call`, such as ``read(3, 100) -> b'hello'``; :func:`explorer_ui` adds buttons.  All shown
 is observed: a call is *blocked* only once Linux says its thread sleeps in it
 (``/proc/PID/task/TID/wchan``); bytes in the pipe come from ``ioctl(FIONREAD)``, the capacity from
@@ -32,10 +32,11 @@ from pathlib import Path
 from typing import Any
 
 from .explorer_view import draw_img, draw_svg, explorer_ui
+from .peers import SCRIPTS
 
 __all__ = ["FifoExplorer", "explorer_ui"]
 
-CHILD = str(Path(__file__).with_name("_explorer_child.py"))
+CHILD = str(SCRIPTS / "explorer_child.py")  # each process of the picture runs this program
 TIMEOUT = 5.0  # s: the most an action waits for the processes; they answer in milliseconds
 WCHAN = "/proc/{pid}/task/{tid}/wchan"  # where Linux names the kernel function a thread sleeps in
 # Where Linux says a thread sleeps (/proc/.../wchan) while a FIFO makes it wait, by call.

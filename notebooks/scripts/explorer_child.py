@@ -1,6 +1,7 @@
-"""One process of the FIFO explorer: it makes the system calls it is told to make.
+"""One process of the FIFO explorer (chapter 10): it makes the system calls it is told to make.
 
-``python -I -S _explorer_child.py FIFO ROLE SIGPIPE LIFETIME``.  One JSON command per line on
+Each reader and writer in the explorer's picture is this program, started by ``ipc_helpers.explorer``:
+``python -I -S explorer_child.py FIFO ROLE SIGPIPE LIFETIME``.  One JSON command per line on
 standard input (``{"op": "read", "n": 100}``; open, setfl, read, write, poll, close, status,
 exit).  A system call runs in a worker thread, which says ``start`` (with its thread id, for
 ``/proc/PID/task/TID/wchan``), then ``done`` with the result or the errno name.  The main thread
